@@ -1,0 +1,41 @@
+"""Shared fixtures: the profile of the traces' build, its IDL, codec and builders."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeper.codec import AccountCodec
+from keeper.idl import DriftIdl, load_idl
+from keeper.instructions import DriftInstructions
+from keeper.profile import DRIFT_V2_84, ProgramProfile
+from localnet.goldentrace import Trace, load_all, trace_paths
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    paths = trace_paths()
+    return f"golden traces: {len(paths)} file(s) in {paths[0].parent}"
+
+
+@pytest.fixture(scope="session")
+def traces() -> list[Trace]:
+    return load_all()
+
+
+@pytest.fixture(scope="session")
+def trace_profile() -> ProgramProfile:
+    return DRIFT_V2_84
+
+
+@pytest.fixture(scope="session")
+def idl(trace_profile: ProgramProfile) -> DriftIdl:
+    return load_idl(trace_profile.idl_path)
+
+
+@pytest.fixture(scope="session")
+def codec(idl: DriftIdl, trace_profile: ProgramProfile) -> AccountCodec:
+    return AccountCodec(idl, trace_profile.program_id)
+
+
+@pytest.fixture(scope="session")
+def builders(idl: DriftIdl, trace_profile: ProgramProfile) -> DriftInstructions:
+    return DriftInstructions(trace_profile, idl)
