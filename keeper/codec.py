@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,7 +360,7 @@ class AccountCodec:
     def decode_drift(self, acc: RawAccount) -> DriftView:
         """Decode whichever IF-relevant Drift account this is."""
         name = self.account_name(acc.data)
-        decoders = {
+        decoders: dict[str, Callable[[RawAccount], DriftView]] = {
             "SpotMarket": self.decode_spot_market,
             "State": self.decode_state,
             "UserStats": self.decode_user_stats,
@@ -373,7 +374,9 @@ class AccountCodec:
         """Write the view's fields over the bytes it was decoded from."""
         if isinstance(view, SpotMarket):
             name = "SpotMarket"
-            values: dict[str, Any] = {_camel(i): getattr(view, v) for v, i in _SPOT_MARKET_FIELDS.items()}
+            values: dict[str, Any] = {
+                _camel(i): getattr(view, v) for v, i in _SPOT_MARKET_FIELDS.items()
+            }
             values.update(
                 {
                     f"insuranceFund.{_camel(i)}": getattr(view.insurance_fund, v)
@@ -385,7 +388,10 @@ class AccountCodec:
         elif isinstance(view, State):
             name, values = "State", {_camel(i): getattr(view, v) for v, i in _STATE_FIELDS.items()}
         elif isinstance(view, UserStats):
-            name, values = "UserStats", {_camel(i): getattr(view, v) for v, i in _USER_STATS_FIELDS.items()}
+            name, values = (
+                "UserStats",
+                {_camel(i): getattr(view, v) for v, i in _USER_STATS_FIELDS.items()},
+            )
         elif isinstance(view, InsuranceFundStake):
             name = "InsuranceFundStake"
             values = {_camel(i): getattr(view, v) for v, i in _STAKE_FIELDS.items()}
@@ -396,12 +402,16 @@ class AccountCodec:
         data = bytearray(view.raw)
         for path, value in values.items():
             try:
-                self._layout.write(name, data, path, bytes(value) if isinstance(value, Pubkey) else value)
+                self._layout.write(
+                    name, data, path, bytes(value) if isinstance(value, Pubkey) else value
+                )
             except ValueError as exc:
                 raise DecodeError(f"cannot encode {name}: {exc}") from exc
         return bytes(data)
 
-    def new_stake(self, address: Pubkey, authority: Pubkey, market_index: int, now_ts: int) -> InsuranceFundStake:
+    def new_stake(
+        self, address: Pubkey, authority: Pubkey, market_index: int, now_ts: int
+    ) -> InsuranceFundStake:
         """The account `initializeInsuranceFundStake` creates."""
         raw = self._disc["InsuranceFundStake"] + bytes(INSURANCE_FUND_STAKE_SIZE - 8)
         blank = InsuranceFundStake(
@@ -440,7 +450,9 @@ def decode_token_account(acc: RawAccount) -> TokenAccount:
     if acc.owner not in _TOKEN_PROGRAMS:
         raise DecodeError(f"{acc.address}: not a token account (owner {acc.owner})")
     data = acc.data
-    if len(data) < TOKEN_ACCOUNT_SIZE or (acc.owner == SPL_TOKEN_PROGRAM_ID and len(data) != TOKEN_ACCOUNT_SIZE):
+    if len(data) < TOKEN_ACCOUNT_SIZE or (
+        acc.owner == SPL_TOKEN_PROGRAM_ID and len(data) != TOKEN_ACCOUNT_SIZE
+    ):
         raise DecodeError(f"{acc.address}: {len(data)} bytes is not a token account")
     if len(data) > TOKEN_ACCOUNT_SIZE and data[TOKEN_ACCOUNT_SIZE] != 2:
         raise DecodeError(f"{acc.address}: Token-2022 data is not an account")
@@ -470,7 +482,11 @@ def encode_token_account(view: TokenAccount) -> bytes:
         + struct.pack("<Q", view.amount)
         + _put_coption_pubkey(view.delegate)
         + bytes([view.state])
-        + (b"\x01\x00\x00\x00" + struct.pack("<Q", view.is_native) if view.is_native is not None else bytes(12))
+        + (
+            b"\x01\x00\x00\x00" + struct.pack("<Q", view.is_native)
+            if view.is_native is not None
+            else bytes(12)
+        )
         + struct.pack("<Q", view.delegated_amount)
         + _put_coption_pubkey(view.close_authority)
     )

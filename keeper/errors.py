@@ -63,7 +63,10 @@ class ProgramError(KeeperError):
 ANCHOR_ERRORS: dict[int, tuple[str, str]] = {
     100: ("InstructionMissing", "8 byte instruction identifier not provided"),
     101: ("InstructionFallbackNotFound", "Fallback functions are not supported"),
-    102: ("InstructionDidNotDeserialize", "The program could not deserialize the given instruction"),
+    102: (
+        "InstructionDidNotDeserialize",
+        "The program could not deserialize the given instruction",
+    ),
     2000: ("ConstraintMut", "A mut constraint was violated"),
     2001: ("ConstraintHasOne", "A has one constraint was violated"),
     2002: ("ConstraintSigner", "A signer constraint was violated"),
@@ -76,7 +79,10 @@ ANCHOR_ERRORS: dict[int, tuple[str, str]] = {
     3002: ("AccountDiscriminatorMismatch", "8 byte discriminator did not match what was expected"),
     3003: ("AccountDidNotDeserialize", "Failed to deserialize the account"),
     3006: ("AccountNotMutable", "The given account is not mutable"),
-    3007: ("AccountOwnedByWrongProgram", "The given account is owned by a different program than expected"),
+    3007: (
+        "AccountOwnedByWrongProgram",
+        "The given account is owned by a different program than expected",
+    ),
     3008: ("InvalidProgramId", "Program ID was not as expected"),
     3010: ("AccountNotSigner", "The given account did not sign"),
     3012: ("AccountNotInitialized", "The program expected this account to be already initialized"),
@@ -126,9 +132,7 @@ EXPLANATIONS: dict[int, str] = {
     6186: "The unstake request is larger than the vault allows.",
     6187: "The pending request was reduced to zero shares by a rebase and cannot be cancelled.",
     6188: "The insurance fund vault is empty but has shares outstanding; new stakes are refused.",
-    6189: (
-        "The stake was not rebased after a large loss; a small add (1 base unit) rebases it."
-    ),
+    6189: ("The stake was not rebased after a large loss; a small add (1 base unit) rebases it."),
     6190: "The requested shares exceed the stake.",
     6192: "The withdrawal would empty the insurance fund vault.",
     6198: "An unstake request is already pending; cancel it or wait for it to mature and withdraw.",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anchorpy import Idl
 from anchorpy.coder.coder import Coder
+from anchorpy_core.idl import Idl
 
 from keeper.errors import ConfigError, ErrorTable
 from keeper.layout import IdlLayout

@@ -96,9 +96,7 @@ class DriftInstructions:
         for arg, ty in spec.args:
             _check_int(name, arg, args[arg], ty)
         data = bytes(
-            self.idl.coder.instruction.encode(
-                _snake(name), {_snake(a): args[a] for a in arg_names}
-            )
+            self.idl.coder.instruction.encode(_snake(name), {_snake(a): args[a] for a in arg_names})
         )
         signers = dict(signer_overrides or {})
         writables = dict(writable_overrides or {})
@@ -171,7 +169,9 @@ class DriftInstructions:
             market.token_remaining(),
         )
 
-    def _request_like(self, name: str, market: MarketKeys, authority: Pubkey, args: dict[str, int]) -> Instruction:
+    def _request_like(
+        self, name: str, market: MarketKeys, authority: Pubkey, args: dict[str, int]
+    ) -> Instruction:
         return self.build(
             name,
             args,

@@ -60,7 +60,9 @@ class IdlLayout:
     def _size_of(self, ty: Any) -> int:
         return self._walk(ty, "", 0, {})
 
-    def _walk_struct(self, typedef: dict[str, Any], prefix: str, offset: int, out: dict[str, FieldSlot]) -> int:
+    def _walk_struct(
+        self, typedef: dict[str, Any], prefix: str, offset: int, out: dict[str, FieldSlot]
+    ) -> int:
         if typedef.get("kind") != "struct":
             raise ConfigError(f"IDL layout: {prefix or 'account'} is not a struct")
         start = offset

@@ -76,7 +76,9 @@ class ProgramProfile:
 
     def with_program_id(self, program_id: Pubkey | str) -> ProgramProfile:
         """The same rules deployed under another id (a fork or a local deployment)."""
-        pid = program_id if isinstance(program_id, Pubkey) else parse_pubkey(program_id, "program_id")
+        pid = (
+            program_id if isinstance(program_id, Pubkey) else parse_pubkey(program_id, "program_id")
+        )
         return replace(self, program_id=pid)
 
 
@@ -195,9 +197,7 @@ def load_profile_file(path: Path) -> ProgramProfile:
     except OSError as exc:
         raise ConfigError(f"cannot read profile file {path}: {exc.strerror}") from exc
     try:
-        data: dict[str, Any] = (
-            json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        )
+        data: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"profile file {path} is not valid: {exc}") from exc
     table = data.get("profile", data)

@@ -309,3 +309,19 @@ def load_trace(path: Path) -> Trace:
 
 def load_all(folder: Path | None = None) -> list[Trace]:
     return [load_trace(p) for p in trace_paths(folder)]
+
+
+def replay_world(trace: Trace) -> Iterator[tuple[Step, dict[Pubkey, TraceAccount]]]:
+    """Each step with the full account world just after it (setup + every post-state).
+
+    A failed instruction changes nothing but the fee payer, whose lamports the trace
+    records in its post-state like any other account.
+    """
+    world = {a.address: a for a in trace.setup_accounts}
+    for step in trace.steps:
+        if isinstance(step, InstructionStep):
+            for acc in step.post_state:
+                world[acc.address] = acc
+        elif isinstance(step, SetAccountStep):
+            world[step.address] = step.post_state
+        yield step, dict(world)

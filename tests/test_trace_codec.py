@@ -126,7 +126,9 @@ def _market_of(step: InstructionStep, codec: AccountCodec) -> MarketKeys:
     return MarketKeys.from_market(codec.decode_spot_market(step.pre("spotMarket").raw()))
 
 
-def build_canonical(step: InstructionStep, b: DriftInstructions, codec: AccountCodec) -> Instruction:
+def build_canonical(
+    step: InstructionStep, b: DriftInstructions, codec: AccountCodec
+) -> Instruction:
     """Build the step's instruction from what a user supplies, as the CLI would."""
     who = step.meta
     name, args = step.instruction, step.args
@@ -138,7 +140,9 @@ def build_canonical(step: InstructionStep, b: DriftInstructions, codec: AccountC
         )
     if name == "addInsuranceFundStake":
         return b.add_insurance_fund_stake(
-            _market_of(step, codec), args["amount"], who("authority").pubkey,
+            _market_of(step, codec),
+            args["amount"],
+            who("authority").pubkey,
             who("userTokenAccount").pubkey,
         )
     if name == "requestRemoveInsuranceFundStake":
@@ -157,7 +161,9 @@ def build_canonical(step: InstructionStep, b: DriftInstructions, codec: AccountC
         return b.settle_revenue_to_insurance_fund(_market_of(step, codec))
     if name == "depositIntoSpotMarketRevenuePool":
         return b.deposit_into_spot_market_revenue_pool(
-            _market_of(step, codec), args["amount"], who("authority").pubkey,
+            _market_of(step, codec),
+            args["amount"],
+            who("authority").pubkey,
             who("userTokenAccount").pubkey,
         )
     if name == "updateUserQuoteAssetInsuranceStake":
