@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from solders.pubkey import Pubkey
 
-from keeper.codec import InsuranceFundStake, SpotMarket, State, TokenAccount, UserStats
+from keeper.codec import (
+    AccountCodec,
+    DriftView,
+    InsuranceFundStake,
+    RawAccount,
+    SpotMarket,
+    State,
+    TokenAccount,
+    UserStats,
+    decode_token_account,
+)
+from keeper.errors import DecodeError
+from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
 
 @dataclass(frozen=True)
@@ -49,3 +62,42 @@ class Snapshot:
             if s.authority == authority and s.market_index == market_index:
                 return s
         return None
+
+
+def build_snapshot(
+    accounts: Iterable[RawAccount], codec: AccountCodec, *, slot: int, now_ts: int
+) -> Snapshot:
+    """Decode a bag of raw accounts into a Snapshot.
+
+    Drift accounts are recognised by owner and discriminator; each spot market must
+    come with both of its vaults, or the snapshot is refused.
+    """
+    drift: list[DriftView] = []
+    tokens: dict[Pubkey, RawAccount] = {}
+    for acc in accounts:
+        if acc.owner == codec.program_id and codec.account_name(acc.data) is not None:
+            drift.append(codec.decode_drift(acc))
+        elif acc.owner in (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            tokens[acc.address] = acc
+    states = [v for v in drift if isinstance(v, State)]
+    if len(states) != 1:
+        raise DecodeError(f"a snapshot needs exactly one Drift State account, got {len(states)}")
+    markets = []
+    for m in (v for v in drift if isinstance(v, SpotMarket)):
+        vaults = []
+        for what, address in (
+            ("insurance fund vault", m.insurance_fund.vault),
+            ("spot market vault", m.vault),
+        ):
+            if address not in tokens:
+                raise DecodeError(f"market {m.market_index}: {what} {address} was not read")
+            vaults.append(decode_token_account(tokens[address]))
+        markets.append(MarketSnapshot(m, vaults[0], vaults[1]))
+    return Snapshot(
+        slot=slot,
+        now_ts=now_ts,
+        state=states[0],
+        markets=tuple(sorted(markets, key=lambda s: s.market_index)),
+        stakes=tuple(v for v in drift if isinstance(v, InsuranceFundStake)),
+        user_stats=tuple(v for v in drift if isinstance(v, UserStats)),
+    )

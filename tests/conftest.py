@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from keeper.codec import AccountCodec
+from keeper.goldentrace import Trace, load_all, trace_paths
 from keeper.idl import DriftIdl, load_idl
 from keeper.instructions import DriftInstructions
 from keeper.profile import DRIFT_V2_84, ProgramProfile
-from localnet.goldentrace import Trace, load_all, trace_paths
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -17,14 +17,14 @@ from keeper.codec import (
     encode_mint,
     encode_token_account,
 )
-from keeper.instructions import DriftInstructions, MarketKeys
-from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
-from localnet.goldentrace import (
+from keeper.goldentrace import (
     InstructionStep,
     SetAccountStep,
     Trace,
     TraceAccount,
 )
+from keeper.instructions import DriftInstructions, MarketKeys
+from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 

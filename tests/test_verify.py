@@ -10,48 +10,17 @@ from solders.pubkey import Pubkey
 from keeper.addresses import DriftAddresses
 from keeper.codec import (
     AccountCodec,
-    InsuranceFundStake,
-    SpotMarket,
-    State,
     TokenAccount,
-    UserStats,
-    decode_token_account,
 )
 from keeper.errors import VerificationError
-from keeper.snapshot import MarketSnapshot, Snapshot
+from keeper.goldentrace import InstructionStep, Trace, TraceAccount, replay_world
+from keeper.snapshot import Snapshot, build_snapshot
 from keeper.verify import Severity, check_snapshot, diff_views, require_consistent
-from localnet.goldentrace import InstructionStep, Trace, TraceAccount, replay_world
 
 
 def snapshot_of(world: dict[Pubkey, TraceAccount], codec: AccountCodec, now_ts: int) -> Snapshot:
-    """Decode a trace world into a Snapshot (markets with their two vaults)."""
-    drift = [
-        codec.decode_drift(a.raw())
-        for a in world.values()
-        if a.has_data and a.owner == codec.program_id
-    ]
-    tokens = {
-        a.address: a
-        for a in world.values()
-        if a.has_data and a.data is not None and len(a.data) == 165
-    }
-    state = next(v for v in drift if isinstance(v, State))
-    markets = []
-    for m in (v for v in drift if isinstance(v, SpotMarket)):
-        markets.append(
-            MarketSnapshot(
-                m,
-                decode_token_account(tokens[m.insurance_fund.vault].raw()),
-                decode_token_account(tokens[m.vault].raw()),
-            )
-        )
-    return Snapshot(
-        slot=0,
-        now_ts=now_ts,
-        state=state,
-        markets=tuple(markets),
-        stakes=tuple(v for v in drift if isinstance(v, InsuranceFundStake)),
-        user_stats=tuple(v for v in drift if isinstance(v, UserStats)),
+    return build_snapshot(
+        (a.raw() for a in world.values() if a.has_data), codec, slot=0, now_ts=now_ts
     )
 
 
