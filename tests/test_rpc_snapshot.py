@@ -1,0 +1,98 @@
+"""fetch_snapshot over an injected account source built from a recorded trace."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK
+
+from keeper.codec import AccountCodec, RawAccount
+from keeper.errors import RpcError
+from keeper.goldentrace import InstructionStep, Trace, replay_world
+from keeper.rpc import SYSVAR_OWNER, SnapshotRequest, fetch_snapshot
+
+
+def clock_account(slot: int, unix_ts: int) -> RawAccount:
+    data = (
+        slot.to_bytes(8, "little")
+        + bytes(8)
+        + (664).to_bytes(8, "little")
+        + bytes(8)
+        + unix_ts.to_bytes(8, "little", signed=True)
+    )
+    return RawAccount(CLOCK, SYSVAR_OWNER, 1_169_280, data)
+
+
+class MemorySource:
+    def __init__(self, accounts: dict[Pubkey, RawAccount], slot: int) -> None:
+        self.accounts, self.slot, self.calls = accounts, slot, 0
+
+    async def get_multiple(
+        self, addresses: Sequence[Pubkey]
+    ) -> tuple[int, list[RawAccount | None]]:
+        self.calls += 1
+        return self.slot, [self.accounts.get(a) for a in addresses]
+
+
+def _last_world(trace: Trace) -> tuple[dict[Pubkey, RawAccount], InstructionStep]:
+    last_ix = None
+    world = {}
+    for step, w in replay_world(trace):
+        world = w
+        if isinstance(step, InstructionStep):
+            last_ix = step
+    assert last_ix is not None
+    return {k: v.raw() for k, v in world.items() if v.has_data}, last_ix
+
+
+@pytest.fixture
+def source(traces: list[Trace]) -> tuple[MemorySource, Trace]:
+    trace = next(t for t in traces if t.name.startswith("b_"))
+    accounts, step = _last_world(trace)
+    accounts[CLOCK] = clock_account(step.clock.slot, step.clock.unix_timestamp)
+    return MemorySource(accounts, step.clock.slot), trace
+
+
+async def test_snapshot_in_one_call(
+    source: tuple[MemorySource, Trace], codec: AccountCodec
+) -> None:
+    src, trace = source
+    alice, bob = trace.keypair("alice").pubkey(), trace.keypair("bob").pubkey()
+    snap = await fetch_snapshot(src, codec, SnapshotRequest((0,), (alice, bob)))
+    assert src.calls == 1
+    assert snap.market(0).market.market_index == 0
+    assert {s.authority for s in snap.stakes} == {alice, bob}
+    assert snap.now_ts == int.from_bytes(src.accounts[CLOCK].data[32:40], "little")
+    assert snap.slot == src.slot
+
+
+async def test_missing_market_and_wrong_program(
+    source: tuple[MemorySource, Trace], codec: AccountCodec
+) -> None:
+    src, _ = source
+    with pytest.raises(RpcError, match="spot market 7 does not exist"):
+        await fetch_snapshot(src, codec, SnapshotRequest((7,)))
+    other = AccountCodec(codec.idl, Pubkey.new_unique())
+    with pytest.raises(RpcError, match="no Drift State account"):
+        await fetch_snapshot(src, other, SnapshotRequest((0,)))
+
+
+async def test_tampered_answers_are_refused(
+    source: tuple[MemorySource, Trace], codec: AccountCodec
+) -> None:
+    src, trace = source
+    market = trace.addresses["spotMarket"]
+    good = src.accounts[market]
+    src.accounts[market] = dataclasses.replace(good, owner=Pubkey.new_unique())
+    with pytest.raises(RpcError, match="do not decode"):
+        await fetch_snapshot(src, codec, SnapshotRequest((0,)))
+    src.accounts[market] = dataclasses.replace(good, data=good.data[:-1])
+    with pytest.raises(RpcError, match="776 bytes"):
+        await fetch_snapshot(src, codec, SnapshotRequest((0,)))
+    src.accounts[market] = good
+    src.accounts[CLOCK] = dataclasses.replace(src.accounts[CLOCK], data=b"\x00" * 12)
+    with pytest.raises(RpcError, match="Clock sysvar"):
+        await fetch_snapshot(src, codec, SnapshotRequest((0,)))
