@@ -11,7 +11,9 @@ from keeper.logs import configure_logging
 def test_log_lines_never_carry_api_keys(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(json_lines=True)
     log = structlog.get_logger()
-    log.warning("rpc failed", url="https://rpc.example.com/?api-key=SECRETSECRET42", keypair=[1, 2, 3])
+    log.warning(
+        "rpc failed", url="https://rpc.example.com/?api-key=SECRETSECRET42", keypair=[1, 2, 3]
+    )
     log.info("error text", error="POST https://x.quiknode.pro/abcdef0123456789abcdef/ returned 429")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert len(lines) == 2

@@ -1,0 +1,319 @@
+"""Drift genesis: a ready exchange written directly as accounts.
+
+A Drift exchange is normally created by a dozen admin instructions. The localnet
+instead writes the resulting accounts: the State, spot markets with their mints,
+vaults and IF vaults, chosen IF parameters, and funded stakers. State and SpotMarket
+bytes start from templates the real program wrote (see templates/drift-accounts.json)
+and only addresses, indexes, decimals, IF and rate parameters are patched, so the
+same genesis boots both our model and a real Drift binary, here or in
+solana-test-validator (`export_test_validator_accounts`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from keeper.addresses import DriftAddresses, associated_token_address
+from keeper.codec import (
+    AccountCodec,
+    Mint,
+    RawAccount,
+    TokenAccount,
+    encode_mint,
+    encode_token_account,
+)
+from keeper.idl import load_idl
+from keeper.profile import SPL_TOKEN_PROGRAM_ID, ProgramProfile
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "drift-accounts.json"
+SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+CUMULATIVE_INTEREST_ONE = 10_000_000_000
+ONE_HOUR = 3600
+THIRTEEN_DAYS = 1_123_200
+
+
+def rent_exempt_lamports(data_len: int) -> int:
+    """Solana's default rent: (128 + len) bytes × 3480 lamports/byte-year × 2 years."""
+    return (128 + data_len) * 3480 * 2
+
+
+def localnet_keypair(label: str) -> Keypair:
+    """Deterministic keypairs so demos, tests and exported genesis agree on addresses."""
+    return Keypair.from_seed(hashlib.sha256(f"drift-if-localnet/v1/{label}".encode()).digest())
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    market_index: int
+    symbol: str
+    decimals: int
+    user_factor: int = 500_000
+    total_factor: int = 1_000_000
+    revenue_settle_period_seconds: int = ONE_HOUR
+    unstaking_period_seconds: int = THIRTEEN_DAYS
+    optimal_utilization: int = 800_000
+    optimal_borrow_rate: int = 100_000
+    max_borrow_rate: int = 1_000_000
+    min_borrow_rate: int = 0
+
+
+@dataclass(frozen=True)
+class StakerSpec:
+    label: str
+    lamports: int = 10_000_000_000
+    #: token base units per market index, minted into the staker's associated account
+    token_amounts: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class GenesisSpec:
+    markets: tuple[MarketSpec, ...] = (MarketSpec(0, "USDC", 6),)
+    stakers: tuple[StakerSpec, ...] = (
+        StakerSpec("alice", token_amounts=((0, 10_000_000_000),)),
+        StakerSpec("bob", token_amounts=((0, 10_000_000_000),)),
+    )
+    #: clock the markets were "created" at (interest and TWAP timestamps)
+    created_ts: int = 1_725_148_800
+    keeper_label: str = "keeper"
+    keeper_lamports: int = 100_000_000_000
+
+
+@dataclass(frozen=True)
+class Genesis:
+    accounts: dict[Pubkey, RawAccount] = field(repr=False)
+    keypairs: dict[str, Keypair] = field(repr=False)
+    labels: dict[Pubkey, str]
+    mints: dict[int, Pubkey]
+
+    def keypair(self, label: str) -> Keypair:
+        return self.keypairs[label]
+
+
+def _templates() -> dict[str, bytes]:
+    doc = json.loads(TEMPLATES.read_text())
+    out = {}
+    for name, entry in doc["accounts"].items():
+        data = base64.b64decode(entry["data"])
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ValueError(f"template {name} does not match its recorded sha256")
+        out[name] = data
+    return out
+
+
+def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
+    """Write the accounts of a Drift exchange with `spec`'s markets and stakers."""
+    if not spec.markets or spec.markets[0].market_index != 0:
+        raise ValueError("a Drift exchange starts with the quote market, index 0")
+    indexes = [m.market_index for m in spec.markets]
+    if indexes != list(range(len(indexes))):
+        raise ValueError(f"market indexes must be 0..n-1 in order, got {indexes}")
+    codec = AccountCodec(load_idl(profile.idl_path), profile.program_id)
+    layout = codec.idl.layout
+    pdas = DriftAddresses(profile.program_id)
+    templates = _templates()
+    accounts: dict[Pubkey, RawAccount] = {}
+    labels: dict[Pubkey, str] = {}
+    keypairs: dict[str, Keypair] = {}
+
+    def put(
+        address: Pubkey, owner: Pubkey, data: bytes, label: str, lamports: int | None = None
+    ) -> None:
+        accounts[address] = RawAccount(
+            address, owner, rent_exempt_lamports(len(data)) if lamports is None else lamports, data
+        )
+        labels[address] = label
+
+    admin = localnet_keypair("admin")
+    mint_authority = localnet_keypair("mint-authority")
+    keypairs.update({"admin": admin, "mint-authority": mint_authority})
+    signer = pdas.drift_signer()
+
+    state_raw = RawAccount(pdas.state(), profile.program_id, 0, templates["State"])
+    state = codec.decode_state(dataclasses.replace(state_raw, address=pdas.state()))
+    state = dataclasses.replace(
+        state,
+        admin=admin.pubkey(),
+        signer=signer,
+        signer_nonce=pdas.drift_signer_nonce(),
+        number_of_spot_markets=len(spec.markets),
+        exchange_status=0,
+    )
+    put(pdas.state(), profile.program_id, codec.encode(state), "state")
+
+    supplies: dict[int, int] = {m.market_index: 0 for m in spec.markets}
+    for staker in spec.stakers:
+        for idx, amount in staker.token_amounts:
+            if idx not in supplies:
+                raise ValueError(f"staker {staker.label}: no market {idx}")
+            if amount < 0:
+                raise ValueError(f"staker {staker.label}: negative amount")
+            supplies[idx] += amount
+
+    mints: dict[int, Pubkey] = {}
+    for m in spec.markets:
+        mint_kp = localnet_keypair(f"mint-{m.symbol.lower()}")
+        keypairs[f"mint-{m.symbol.lower()}"] = mint_kp
+        mint = mint_kp.pubkey()
+        mints[m.market_index] = mint
+        blank_mint = Mint(
+            mint,
+            SPL_TOKEN_PROGRAM_ID,
+            mint_authority.pubkey(),
+            supplies[m.market_index],
+            m.decimals,
+            True,
+            None,
+            bytes(82),
+        )
+        put(mint, SPL_TOKEN_PROGRAM_ID, encode_mint(blank_mint), f"mint-{m.symbol.lower()}")
+        for vault, label in (
+            (pdas.spot_market_vault(m.market_index), f"spotMarketVault{m.market_index}"),
+            (pdas.insurance_fund_vault(m.market_index), f"insuranceFundVault{m.market_index}"),
+        ):
+            put(vault, SPL_TOKEN_PROGRAM_ID, _token_account(vault, mint, signer, 0), label)
+        template = templates["SpotMarketQuote" if m.market_index == 0 else "SpotMarketNonQuote"]
+        address = pdas.spot_market(m.market_index)
+        view = codec.decode_spot_market(
+            RawAccount(address, profile.program_id, 0, _retarget(template, address, codec))
+        )
+        oracle = (
+            Pubkey.default()
+            if m.market_index == 0
+            else Pubkey.find_program_address(
+                [b"prelaunch_oracle", m.market_index.to_bytes(2, "little")], profile.program_id
+            )[0]
+        )
+        fund = dataclasses.replace(
+            view.insurance_fund,
+            vault=pdas.insurance_fund_vault(m.market_index),
+            total_shares=0,
+            user_shares=0,
+            shares_base=0,
+            unstaking_period_seconds=m.unstaking_period_seconds,
+            last_revenue_settle_ts=0,
+            revenue_settle_period_seconds=m.revenue_settle_period_seconds,
+            total_factor=m.total_factor,
+            user_factor=m.user_factor,
+        )
+        view = dataclasses.replace(
+            view,
+            oracle=oracle,
+            mint=mint,
+            vault=pdas.spot_market_vault(m.market_index),
+            revenue_pool_scaled_balance=0,
+            insurance_fund=fund,
+            deposit_balance=0,
+            borrow_balance=0,
+            cumulative_deposit_interest=CUMULATIVE_INTEREST_ONE,
+            cumulative_borrow_interest=CUMULATIVE_INTEREST_ONE,
+            deposit_token_twap=0,
+            borrow_token_twap=0,
+            utilization_twap=0,
+            last_interest_ts=spec.created_ts,
+            last_twap_ts=spec.created_ts,
+            optimal_utilization=m.optimal_utilization,
+            optimal_borrow_rate=m.optimal_borrow_rate,
+            max_borrow_rate=m.max_borrow_rate,
+            min_borrow_rate=m.min_borrow_rate,
+            decimals=m.decimals,
+            market_index=m.market_index,
+        )
+        data = bytearray(codec.encode(view))
+        layout.write("SpotMarket", data, "name", m.symbol.encode()[:32].ljust(32, b" "))
+        layout.write("SpotMarket", data, "revenuePool.marketIndex", m.market_index)
+        put(address, profile.program_id, bytes(data), f"spotMarket{m.market_index}")
+
+    for staker in (*spec.stakers, StakerSpec(spec.keeper_label, spec.keeper_lamports)):
+        kp = localnet_keypair(staker.label)
+        keypairs[staker.label] = kp
+        put(kp.pubkey(), SYSTEM_PROGRAM_ID, b"", staker.label, lamports=staker.lamports)
+        for idx, amount in staker.token_amounts:
+            ata = associated_token_address(kp.pubkey(), mints[idx], SPL_TOKEN_PROGRAM_ID)
+            put(
+                ata,
+                SPL_TOKEN_PROGRAM_ID,
+                _token_account(ata, mints[idx], kp.pubkey(), amount),
+                f"{staker.label}.token{idx}",
+            )
+    return Genesis(accounts=accounts, keypairs=keypairs, labels=labels, mints=mints)
+
+
+def _retarget(template: bytes, address: Pubkey, codec: AccountCodec) -> bytes:
+    """Templates record their own address; point it at the market being created."""
+    data = bytearray(template)
+    codec.idl.layout.write("SpotMarket", data, "pubkey", bytes(address))
+    return bytes(data)
+
+
+def _token_account(address: Pubkey, mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
+    view = TokenAccount(
+        address, SPL_TOKEN_PROGRAM_ID, mint, owner, amount, None, 1, None, 0, None, bytes(165)
+    )
+    return encode_token_account(view)
+
+
+def export_test_validator_accounts(genesis: Genesis, out_dir: Path) -> list[Path]:
+    """One JSON file per account, in the format `solana-test-validator --account` reads."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for address, acc in sorted(genesis.accounts.items(), key=lambda kv: genesis.labels[kv[0]]):
+        doc = {
+            "pubkey": str(address),
+            "account": {
+                "lamports": acc.lamports,
+                "data": [base64.b64encode(acc.data).decode(), "base64"],
+                "owner": str(acc.owner),
+                "executable": acc.executable,
+                "rentEpoch": acc.rent_epoch,
+                "space": len(acc.data),
+            },
+        }
+        path = out_dir / f"{genesis.labels[address]}.json"
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        written.append(path)
+    return written
+
+
+def write_keypair_files(genesis: Genesis, out_dir: Path) -> dict[str, Path]:
+    """Solana CLI keypair files for every genesis keypair (local test funds only)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for label, kp in genesis.keypairs.items():
+        path = out_dir / f"{label}.json"
+        path.write_text(json.dumps(list(bytes(kp))))
+        path.chmod(0o600)
+        paths[label] = path
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m localnet.genesis OUT_DIR`: write the default genesis for a validator."""
+    import argparse
+
+    from keeper.profile import get_profile
+
+    parser = argparse.ArgumentParser(prog="python -m localnet.genesis", description=main.__doc__)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--profile", default="drift-mainnet")
+    parser.add_argument("--program-id", help="deploy under another program id")
+    args = parser.parse_args(argv)
+    profile = get_profile(args.profile)
+    if args.program_id:
+        profile = profile.with_program_id(args.program_id)
+    genesis = build_genesis(GenesisSpec(), profile)
+    files = export_test_validator_accounts(genesis, args.out_dir / "accounts")
+    keys = write_keypair_files(genesis, args.out_dir / "keypairs")
+    print(f"{len(files)} accounts in {args.out_dir / 'accounts'}; keypairs: {', '.join(sorted(keys))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
