@@ -16,7 +16,9 @@ def configure_logging(*, json_lines: bool = False, level: str = "info") -> None:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
