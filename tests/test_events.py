@@ -1,0 +1,21 @@
+"""Every traced `Program data:` line decodes to the trace's event and re-encodes exactly."""
+
+from __future__ import annotations
+
+from keeper.events import PROGRAM_DATA, EventCodec
+from keeper.goldentrace import Trace
+from keeper.idl import DriftIdl
+
+
+def test_events_decode_and_reencode(traces: list[Trace], idl: DriftIdl) -> None:
+    codec = EventCodec(idl)
+    seen: set[str] = set()
+    for trace in traces:
+        for step in trace.instruction_steps():
+            drift_lines = [line for line in step.logs if line.startswith(PROGRAM_DATA)]
+            decoded = codec.decode_logs(step.logs)
+            assert decoded == list(step.events), f"{trace.name} step {step.index}"
+            for line, event in zip(drift_lines, decoded, strict=True):
+                assert codec.encode_line(event) == line
+                seen.add(event["name"])
+    assert seen == {"InsuranceFundStakeRecord", "InsuranceFundRecord", "SpotInterestRecord"}
