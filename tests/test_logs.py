@@ -21,3 +21,4 @@ def test_log_lines_never_carry_api_keys(capsys: pytest.CaptureFixture[str]) -> N
     assert "SECRETSECRET42" not in blob and "abcdef0123456789abcdef" not in blob
     assert "[1, 2, 3]" not in blob
     assert lines[0]["event"] == "rpc failed" and lines[0]["level"] == "warning"
+    structlog.reset_defaults()
