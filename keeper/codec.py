@@ -20,6 +20,7 @@ from solders.pubkey import Pubkey
 
 from keeper.errors import DecodeError
 from keeper.idl import DriftIdl
+from keeper.layout import camel_case
 from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
 SPOT_MARKET_SIZE = 776
@@ -260,11 +261,6 @@ _SIZES = {
 }
 
 
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
 def _sumtype_index(value: Any) -> int:
     """AnchorPy decodes a fieldless enum as a sumtype instance; its index is the wire byte."""
     index = getattr(type(value), "index", None)
@@ -375,26 +371,29 @@ class AccountCodec:
         if isinstance(view, SpotMarket):
             name = "SpotMarket"
             values: dict[str, Any] = {
-                _camel(i): getattr(view, v) for v, i in _SPOT_MARKET_FIELDS.items()
+                camel_case(i): getattr(view, v) for v, i in _SPOT_MARKET_FIELDS.items()
             }
             values.update(
                 {
-                    f"insuranceFund.{_camel(i)}": getattr(view.insurance_fund, v)
+                    f"insuranceFund.{camel_case(i)}": getattr(view.insurance_fund, v)
                     for v, i in _INSURANCE_FUND_FIELDS.items()
                 }
             )
             values["revenuePool.scaledBalance"] = view.revenue_pool_scaled_balance
             values["status"] = view.status
         elif isinstance(view, State):
-            name, values = "State", {_camel(i): getattr(view, v) for v, i in _STATE_FIELDS.items()}
+            name, values = (
+                "State",
+                {camel_case(i): getattr(view, v) for v, i in _STATE_FIELDS.items()},
+            )
         elif isinstance(view, UserStats):
             name, values = (
                 "UserStats",
-                {_camel(i): getattr(view, v) for v, i in _USER_STATS_FIELDS.items()},
+                {camel_case(i): getattr(view, v) for v, i in _USER_STATS_FIELDS.items()},
             )
         elif isinstance(view, InsuranceFundStake):
             name = "InsuranceFundStake"
-            values = {_camel(i): getattr(view, v) for v, i in _STAKE_FIELDS.items()}
+            values = {camel_case(i): getattr(view, v) for v, i in _STAKE_FIELDS.items()}
         else:  # pragma: no cover - guarded by the type checker
             raise TypeError(f"not a Drift view: {type(view).__name__}")
         if len(view.raw) != _SIZES[name] or view.raw[:8] != self._disc[name]:

@@ -17,25 +17,9 @@ from solders.pubkey import Pubkey
 
 from keeper.errors import DecodeError
 from keeper.idl import CODER_EVENTS, DriftIdl
+from keeper.layout import PRIMITIVE_SIZES, camel_case
 
 PROGRAM_DATA = "Program data: "
-_INT_SIZES = {
-    "u8": 1,
-    "i8": 1,
-    "u16": 2,
-    "i16": 2,
-    "u32": 4,
-    "i32": 4,
-    "u64": 8,
-    "i64": 8,
-    "u128": 16,
-    "i128": 16,
-}
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 def event_discriminator(name: str) -> bytes:
@@ -69,7 +53,7 @@ class EventCodec:
         event = self._coder.parse(raw)
         return {
             "name": event.name,
-            "data": {_camel(k): _plain(v) for k, v in vars(event.data).items()},
+            "data": {camel_case(k): _plain(v) for k, v in vars(event.data).items()},
         }
 
     def decode_logs(self, logs: Iterable[str]) -> list[dict[str, Any]]:
@@ -88,9 +72,11 @@ class EventCodec:
                 out += bytes(Pubkey.from_string(value) if isinstance(value, str) else value)
             else:
                 prim = str(ty).rsplit(".", 1)[-1].lower()
-                if prim not in _INT_SIZES:
+                if prim not in PRIMITIVE_SIZES:
                     raise DecodeError(f"{name}.{field_name}: unsupported type {ty}")
-                out += int(value).to_bytes(_INT_SIZES[prim], "little", signed=prim.startswith("i"))
+                out += int(value).to_bytes(
+                    PRIMITIVE_SIZES[prim], "little", signed=prim.startswith("i")
+                )
         return bytes(out)
 
     def encode_line(self, event: dict[str, Any]) -> str:

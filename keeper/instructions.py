@@ -8,7 +8,6 @@ instruction that leaves this module is well formed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from keeper.addresses import DriftAddresses
 from keeper.codec import SpotMarket
 from keeper.errors import ConfigError
 from keeper.idl import DriftIdl, load_idl
+from keeper.layout import snake_case
 from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
 
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
@@ -26,10 +26,6 @@ SYSVAR_RENT_ID = Pubkey.from_string("SysvarRent111111111111111111111111111111111
 
 _U16_MAX = 2**16 - 1
 _U64_MAX = 2**64 - 1
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True)
@@ -96,7 +92,9 @@ class DriftInstructions:
         for arg, ty in spec.args:
             _check_int(name, arg, args[arg], ty)
         data = bytes(
-            self.idl.coder.instruction.encode(_snake(name), {_snake(a): args[a] for a in arg_names})
+            self.idl.coder.instruction.encode(
+                snake_case(name), {snake_case(a): args[a] for a in arg_names}
+            )
         )
         signers = dict(signer_overrides or {})
         writables = dict(writable_overrides or {})

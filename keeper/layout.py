@@ -9,12 +9,13 @@ makes IDL-packed offsets equal to the program's (SpotMarket 776 bytes, market in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from keeper.errors import ConfigError
 
-_PRIMITIVE_SIZES = {
+PRIMITIVE_SIZES = {
     "bool": 1,
     "u8": 1,
     "i8": 1,
@@ -30,6 +31,16 @@ _PRIMITIVE_SIZES = {
     "i128": 16,
     "publicKey": 32,
 }
+
+
+def camel_case(snake: str) -> str:
+    """IDL names are camelCase; AnchorPy and our views use snake_case."""
+    head, *rest = snake.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake_case(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
 
 
 @dataclass(frozen=True)
@@ -73,11 +84,11 @@ class IdlLayout:
 
     def _walk(self, ty: Any, path: str, offset: int, out: dict[str, FieldSlot]) -> int:
         if isinstance(ty, str):
-            if ty not in _PRIMITIVE_SIZES:
+            if ty not in PRIMITIVE_SIZES:
                 raise ConfigError(f"IDL layout: variable-size type {ty!r} at {path}")
             if path:
-                out[path] = FieldSlot(offset, _PRIMITIVE_SIZES[ty], ty)
-            return _PRIMITIVE_SIZES[ty]
+                out[path] = FieldSlot(offset, PRIMITIVE_SIZES[ty], ty)
+            return PRIMITIVE_SIZES[ty]
         if "array" in ty:
             inner, count = ty["array"]
             size = self._size_of(inner) * int(count)

@@ -9,6 +9,7 @@ from solders.pubkey import Pubkey
 
 from keeper import ifmath
 from keeper.codec import InsuranceFundStake
+from keeper.layout import camel_case
 from keeper.profile import ProgramProfile
 from keeper.snapshot import MarketSnapshot
 from keeper.verify import effective_stake_shares
@@ -33,7 +34,7 @@ class MarketStatus:
     unstaking_period_seconds: int
 
     def to_json(self) -> dict[str, Any]:
-        return {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+        return {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,9 @@ class StakeStatus:
     withdrawable: bool
 
     def to_json(self) -> dict[str, Any]:
-        doc = {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+        doc = {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
         doc["authority"] = str(self.authority)
         return doc
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 def market_status(snap: MarketSnapshot, now_ts: int, profile: ProgramProfile) -> MarketStatus:
