@@ -428,6 +428,14 @@ class AccountCodec:
         )
         return dataclasses.replace(blank, raw=self.encode(blank))
 
+    def new_user_stats(self, address: Pubkey, authority: Pubkey, now_ts: int) -> UserStats:
+        """The account `initializeUserStats` creates (volume windows start now)."""
+        data = bytearray(self._disc["UserStats"] + bytes(USER_STATS_SIZE - 8))
+        self._layout.write("UserStats", data, "authority", bytes(authority))
+        for window in ("lastMakerVolume30dTs", "lastTakerVolume30dTs", "lastFillerVolume30dTs"):
+            self._layout.write("UserStats", data, window, now_ts)
+        return self.decode_user_stats(RawAccount(address, self.program_id, 0, bytes(data)))
+
 
 # -- SPL Token / Token-2022 ---------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keeper.codec import AccountCodec
-from keeper.goldentrace import Trace, load_all, trace_paths
+from keeper.goldentrace import Trace, load_all, load_trace, trace_paths
 from keeper.idl import DriftIdl, load_idl
 from keeper.instructions import DriftInstructions
 from keeper.profile import DRIFT_V2_84, ProgramProfile
@@ -14,6 +14,13 @@ from keeper.profile import DRIFT_V2_84, ProgramProfile
 def pytest_report_header(config: pytest.Config) -> str:
     paths = trace_paths()
     return f"golden traces: {len(paths)} file(s) in {paths[0].parent}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`trace` parametrizes a test over every trace file, one test id per file."""
+    if "trace" in metafunc.fixturenames:
+        paths = trace_paths()
+        metafunc.parametrize("trace", [load_trace(p) for p in paths], ids=[p.stem for p in paths])
 
 
 @pytest.fixture(scope="session")
