@@ -119,11 +119,9 @@ def check_step(
 
 
 def test_mirror_predicts_every_step(
-    traces: list[Trace], codec: AccountCodec, trace_profile: ProgramProfile
+    trace: Trace, codec: AccountCodec, trace_profile: ProgramProfile
 ) -> None:
-    steps = 0
-    for trace in traces:
-        for step in trace.instruction_steps():
-            check_step(trace, step, codec, trace_profile)
-            steps += 1
-    assert steps
+    steps = [s for s in trace.instruction_steps()]
+    assert steps, f"{trace.name} has no instruction step"
+    for step in steps:
+        check_step(trace, step, codec, trace_profile)
