@@ -287,7 +287,13 @@ def _check_market_index(stake: InsuranceFundStake, market_index: int) -> None:
 
 
 def predict_add(
-    acc: IfAccounts, market_index: int, amount: int, now_ts: int, profile: ProgramProfile
+    acc: IfAccounts,
+    market_index: int,
+    amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
     if_vault, spot_vault = (
@@ -340,7 +346,7 @@ def predict_add(
             now_ts,
         )
     )
-    if user_token.amount < amount:
+    if check_token_balances and user_token.amount < amount:
         raise TokenRejected(1, ("Error: insufficient funds",))
     transfers.append(TokenMove(user_token.address, if_vault.address, amount))
     return Effect(
@@ -494,7 +500,12 @@ def predict_remove(
 
 
 def predict_deposit_revenue_pool(
-    acc: IfAccounts, amount: int, now_ts: int, profile: ProgramProfile
+    acc: IfAccounts,
+    amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
 ) -> Effect:
     state, market = _need(acc.state, "state"), acc.market
     spot_vault, user_token = (
@@ -517,7 +528,7 @@ def predict_deposit_revenue_pool(
         revenue_pool_scaled_balance=market.revenue_pool_scaled_balance + scaled,
         deposit_balance=market.deposit_balance + scaled,
     )
-    if user_token.amount < amount:
+    if check_token_balances and user_token.amount < amount:
         raise TokenRejected(1, ("Error: insufficient funds",))
     if (
         market.max_token_deposits
@@ -564,10 +575,23 @@ def predict(
     args: Mapping[str, int],
     now_ts: int,
     profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
 ) -> Effect:
-    """Dispatch by IDL instruction name (camelCase) with the instruction's args."""
+    """Dispatch by IDL instruction name (camelCase) with the instruction's args.
+
+    With `check_token_balances=False` a short wallet is left for the token program
+    to reject (the localnet runs the real SPL Token program for transfers).
+    """
     if instruction == "addInsuranceFundStake":
-        return predict_add(accounts, args["marketIndex"], args["amount"], now_ts, profile)
+        return predict_add(
+            accounts,
+            args["marketIndex"],
+            args["amount"],
+            now_ts,
+            profile,
+            check_token_balances=check_token_balances,
+        )
     if instruction == "requestRemoveInsuranceFundStake":
         return predict_request(accounts, args["marketIndex"], args["amount"], now_ts, profile)
     if instruction == "cancelRequestRemoveInsuranceFundStake":
@@ -579,7 +603,9 @@ def predict(
             raise Rejected(6088)  # InvalidSpotMarketAccount
         return predict_settle(accounts, now_ts, profile)
     if instruction == "depositIntoSpotMarketRevenuePool":
-        return predict_deposit_revenue_pool(accounts, args["amount"], now_ts, profile)
+        return predict_deposit_revenue_pool(
+            accounts, args["amount"], now_ts, profile, check_token_balances=check_token_balances
+        )
     if instruction == "updateUserQuoteAssetInsuranceStake":
         return predict_update_quote_stake(accounts, now_ts, profile)
     if instruction == "initializeInsuranceFundStake":
