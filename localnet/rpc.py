@@ -114,7 +114,8 @@ def config_object(params: list[Any], index: int) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise invalid_params(f"Invalid params: expected a config object at position {index}.")
-    return value
+    # serde reads an explicit null as "not given"; clients (solana-py) send them.
+    return {k: v for k, v in value.items() if v is not None}
 
 
 def parse_pubkey(value: Any) -> Pubkey:

@@ -15,7 +15,17 @@ from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.system_program import CreateAccountParams, create_account
 from solders.transaction import VersionedTransaction
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import (
+    InitializeMintParams,
+    MintToParams,
+    create_associated_token_account,
+    get_associated_token_address,
+    initialize_mint,
+    mint_to,
+)
 
 GENESIS_UNIX_MS = 1_750_000_000_000
 
@@ -69,3 +79,53 @@ class Localnet:
 
     async def balance(self, address: Pubkey) -> int:
         return (await self.client.get_balance(address)).value
+
+
+async def create_mint(net: Localnet, payer: Keypair, decimals: int = 6) -> Pubkey:
+    """A fresh SPL mint with `payer` as mint authority, via real transactions."""
+    mint = Keypair()
+    rent = (await net.client.get_minimum_balance_for_rent_exemption(82)).value
+    ixs = [
+        create_account(
+            CreateAccountParams(
+                from_pubkey=payer.pubkey(),
+                to_pubkey=mint.pubkey(),
+                lamports=rent,
+                space=82,
+                owner=TOKEN_PROGRAM_ID,
+            )
+        ),
+        initialize_mint(
+            InitializeMintParams(
+                decimals=decimals,
+                program_id=TOKEN_PROGRAM_ID,
+                mint=mint.pubkey(),
+                mint_authority=payer.pubkey(),
+                freeze_authority=None,
+            )
+        ),
+    ]
+    await net.send(await net.tx(ixs, payer, mint))
+    return mint.pubkey()
+
+
+async def token_account(
+    net: Localnet, payer: Keypair, owner: Pubkey, mint: Pubkey, amount: int = 0
+) -> Pubkey:
+    """`owner`'s associated token account for `mint`, minted `amount` by `payer`."""
+    ata = get_associated_token_address(owner, mint)
+    ixs = [create_associated_token_account(payer.pubkey(), owner, mint)]
+    if amount:
+        ixs.append(
+            mint_to(
+                MintToParams(
+                    program_id=TOKEN_PROGRAM_ID,
+                    mint=mint,
+                    dest=ata,
+                    mint_authority=payer.pubkey(),
+                    amount=amount,
+                )
+            )
+        )
+    await net.send(await net.tx(ixs, payer))
+    return ata
