@@ -8,6 +8,7 @@ import pytest
 from localnet_support import Localnet
 from solana.rpc.core import RPCException
 from solana.rpc.types import TxOpts
+from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -144,3 +145,14 @@ async def test_fee_for_message_and_multiple_accounts(localnet: Localnet) -> None
     assert many.value[0] is not None and many.value[1] is None
     fees = await localnet.cheat("getRecentPrioritizationFees", [[str(alice.pubkey())]])
     assert fees and all(entry["prioritizationFee"] == 0 for entry in fees)
+
+
+async def test_priority_fee_is_charged_like_a_validator(localnet: Localnet) -> None:
+    alice = await localnet.funded(1_000_000_000)
+    budget = [set_compute_unit_limit(50_000), set_compute_unit_price(20_000)]
+    tx = await localnet.tx([*budget, *_pay(alice, Keypair(), 1_000)], alice)
+    assert (await localnet.client.get_fee_for_message(tx.message)).value == 5_000 + 1_000
+    sig = await localnet.send(tx)
+    meta = (await localnet.client.get_transaction(sig)).value.transaction.meta  # type: ignore[union-attr]
+    assert meta is not None and meta.fee == 6_000
+    assert await localnet.balance(alice.pubkey()) == 1_000_000_000 - 1_000 - 6_000
