@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from anchorpy import Provider, Wallet
 from localnet_support import Localnet
 from solana.rpc.core import RPCException
 from solana.rpc.types import TxOpts
@@ -156,3 +157,12 @@ async def test_priority_fee_is_charged_like_a_validator(localnet: Localnet) -> N
     meta = (await localnet.client.get_transaction(sig)).value.transaction.meta  # type: ignore[union-attr]
     assert meta is not None and meta.fee == 6_000
     assert await localnet.balance(alice.pubkey()) == 1_000_000_000 - 1_000 - 6_000
+
+
+async def test_anchorpy_provider_sends_and_confirms(localnet: Localnet) -> None:
+    alice = await localnet.funded()
+    bob = Keypair()
+    provider = Provider(localnet.client, Wallet(alice))
+    sig = await provider.send(await localnet.tx(_pay(alice, bob, 4_242), alice))
+    assert (await localnet.client.get_signature_statuses([sig])).value[0] is not None
+    assert await localnet.balance(bob.pubkey()) == 4_242
