@@ -1,0 +1,115 @@
+"""`python -m localnet` / `drift-if localnet`: start a cluster, print its URLs, run until Ctrl-C.
+
+The Drift program runs for real when a binary is given (`--program PATH` or the
+`DRIFT_PROGRAM_SO` environment variable); otherwise the Python models passed in by the
+caller serve its id. The keeper's CLI wires its Drift model in through `models`; this
+module knows no program of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from solders.pubkey import Pubkey
+
+from localnet.cluster import Cluster, ClusterConfig, ClusterError
+from localnet.model import ProgramModel
+from localnet.server import LocalnetServer
+
+DRIFT_PROGRAM_ID = Pubkey.from_string("dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH")
+PROGRAM_ENV = "DRIFT_PROGRAM_SO"
+
+#: Builds the Python models for a program id when its binary is not loaded.
+ModelFactory = Callable[[Pubkey], Sequence[ProgramModel]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localnet",
+        description="A local Solana cluster (LiteSVM) speaking JSON-RPC and PubSub.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=8899, help="JSON-RPC port; 0 picks a free one")
+    parser.add_argument("--ws-port", type=int, default=None, help="PubSub port (default: port + 1)")
+    parser.add_argument("--slot-ms", type=int, default=400, help="slot duration in milliseconds")
+    parser.add_argument(
+        "--manual-slots", action="store_true", help="slots advance only via localnet_timeTravel"
+    )
+    parser.add_argument(
+        "--program", type=Path, default=None, help=f"Drift program .so (default: ${PROGRAM_ENV})"
+    )
+    parser.add_argument(
+        "--program-id",
+        default=str(DRIFT_PROGRAM_ID),
+        help="program id to load the Drift program at",
+    )
+    parser.add_argument("--genesis-timestamp", type=int, default=None, help="unix time of slot 0")
+    return parser
+
+
+def build_cluster(args: argparse.Namespace, models: ModelFactory | None = None) -> Cluster:
+    genesis_ms = args.genesis_timestamp * 1000 if args.genesis_timestamp is not None else None
+    cluster = Cluster(
+        ClusterConfig(
+            slot_ms=args.slot_ms, manual_slots=args.manual_slots, genesis_unix_ms=genesis_ms
+        )
+    )
+    program_id = Pubkey.from_string(args.program_id)
+    program = args.program or (
+        Path(os.environ[PROGRAM_ENV]) if os.environ.get(PROGRAM_ENV) else None
+    )
+    if program is not None:
+        cluster.load_program(program_id, program)
+    elif models is not None:
+        for model in models(program_id):
+            cluster.register_model(model)
+    return cluster
+
+
+async def serve(args: argparse.Namespace, models: ModelFactory | None = None) -> None:
+    cluster = build_cluster(args, models)
+    server = LocalnetServer(cluster, host=args.host, rpc_port=args.port, ws_port=args.ws_port)
+    await server.start()
+    program_id = Pubkey.from_string(args.program_id)
+    if cluster.has_real_program(program_id):
+        drift = f"real program at {program_id}"
+    elif program_id in cluster.models:
+        drift = f"Python model at {program_id}"
+    else:
+        drift = "not deployed"
+    print(f"RPC URL:       {server.rpc_url}", flush=True)
+    print(f"WebSocket URL: {server.ws_url}", flush=True)
+    print(f"Drift:         {drift}", flush=True)
+    clock = "manual" if args.manual_slots else f"{args.slot_ms} ms"
+    print(f"Slots:         {clock}; Ctrl-C to stop", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        print("localnet stopped", flush=True)
+
+
+def main(argv: Sequence[str] | None = None, models: ModelFactory | None = None) -> int:
+    """Entry point; `models` supplies Python models (the keeper passes its Drift model)."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(serve(args, models))
+    except ClusterError as exc:
+        print(f"localnet: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"localnet: cannot listen: {exc}", file=sys.stderr)
+        return 2
+    return 0

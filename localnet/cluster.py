@@ -1,0 +1,670 @@
+"""The local cluster: one LiteSVM bank that behaves like a single-node validator.
+
+`Cluster` owns the bank (LiteSVM), the slot/time line, the blockhash queue, the status
+cache and the transaction history, and tells listeners (the PubSub server) about new
+slots, changed accounts and landed transactions. It is synchronous and single-threaded:
+the RPC server calls it from the event loop, and the optional slot ticker is an asyncio
+task on that same loop, so no locks are needed and every request sees one consistent
+bank.
+
+Commitment levels all see the same bank: a single node with no forks confirms and
+roots every block at once, so "processed", "confirmed" and "finalized" coincide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from solders.account import Account
+from solders.clock import Clock
+from solders.compute_budget import set_compute_unit_limit
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+from solders.transaction_status import (
+    TransactionErrorFieldless,
+    TransactionErrorType,
+)
+
+from keeper.codec import RawAccount, decode_mint, decode_token_account
+from keeper.errors import DecodeError
+from localnet.execution import SPONSOR, ExecutionResult, Executor, LoadedMessage
+from localnet.model import (
+    SPL_TOKEN_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    ProgramModel,
+)
+from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint
+
+ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
+TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
+_ALT_META_SIZE = 56
+_FAUCET_LAMPORTS = 10**18
+
+
+class ClusterError(Exception):
+    """A request the cluster cannot honour (bad cheatcode argument, missing account…)."""
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How the cluster keeps time and charges fees."""
+
+    slot_ms: int = 400
+    #: Slots advance only through `advance_slots` / time travel (deterministic tests).
+    manual_slots: bool = False
+    #: Cluster time at slot 0, in ms since the Unix epoch; None = the wall clock at start.
+    genesis_unix_ms: int | None = None
+    lamports_per_signature: int = 5000
+    #: Landed transactions kept for getTransaction / getSignatureStatuses.
+    history_capacity: int = 200_000
+    #: Seeds the genesis hash, faucet key and blockhashes; same seed, same cluster.
+    seed: bytes = b"drift-if-localnet"
+
+
+@dataclass(frozen=True)
+class TokenBalance:
+    """A token account's balance in a transaction's pre/post token balances."""
+
+    account_index: int
+    mint: Pubkey
+    owner: Pubkey
+    program_id: Pubkey
+    amount: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    """A transaction that landed in a block (successfully or not)."""
+
+    signature: Signature
+    slot: int
+    block_time: int
+    transaction: VersionedTransaction = field(repr=False)
+    loaded: LoadedMessage = field(repr=False)
+    result: ExecutionResult = field(repr=False)
+    pre_token_balances: tuple[TokenBalance, ...] = field(default=(), repr=False)
+    post_token_balances: tuple[TokenBalance, ...] = field(default=(), repr=False)
+
+    @property
+    def err(self) -> TransactionErrorType | None:
+        return self.result.err
+
+
+@dataclass(frozen=True)
+class TxOutcome:
+    """What happened to a submitted or simulated transaction."""
+
+    signature: Signature
+    result: ExecutionResult
+    #: The record if the transaction landed and was committed.
+    record: TxRecord | None = None
+    loaded: LoadedMessage | None = None
+
+    @property
+    def err(self) -> TransactionErrorType | None:
+        return self.result.err
+
+
+class ClusterListener(Protocol):
+    """Receives what a validator's PubSub service is told about."""
+
+    def on_slot(self, slot: int, parent: int) -> None: ...
+
+    def on_accounts(self, slot: int, changed: list[tuple[Pubkey, Account | None]]) -> None: ...
+
+    def on_transaction(self, record: TxRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    absolute_slot: int
+    block_height: int
+    epoch: int
+    slot_index: int
+    slots_in_epoch: int
+    transaction_count: int
+    unix_timestamp: int
+
+
+class Cluster:
+    """A single-node Solana cluster on LiteSVM. See the module docstring."""
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        cfg = self.config
+        self.svm = (
+            LiteSVM()
+            .with_sigverify(False)  # verified here, before the bank, like the TPU does
+            .with_blockhash_check(False)  # the blockhash queue lives here (150-slot validity)
+            .with_transaction_history(0)  # the status cache lives here too
+        )
+        self.executor = Executor(self.svm, cfg.lamports_per_signature)
+        self.genesis_hash = Hash(hashlib.sha256(cfg.seed + b"/genesis").digest())
+        self.faucet = Keypair.from_seed(hashlib.sha256(cfg.seed + b"/faucet").digest())
+        start_ms = (
+            cfg.genesis_unix_ms if cfg.genesis_unix_ms is not None else int(time.time() * 1000)
+        )
+        self.timeline = SlotTimeline(TimePoint(0, start_ms), cfg.slot_ms)
+        self.blockhashes = BlockhashRegistry(self.genesis_hash, 0, MAX_PROCESSING_AGE)
+        self._history: OrderedDict[Signature, TxRecord] = OrderedDict()
+        self._known: set[Pubkey] = set()
+        self._listeners: list[ClusterListener] = []
+        self._programs: dict[Pubkey, Path] = {}
+        self.transaction_count = 0
+        self._airdrops = 0
+        self._paused = cfg.manual_slots
+        self._ticker: asyncio.Task[None] | None = None
+        self.svm.set_account(
+            self.faucet.pubkey(), Account(_FAUCET_LAMPORTS, b"", SYSTEM_PROGRAM_ID)
+        )
+        self._sync_sysvars()
+
+    # -- programs -------------------------------------------------------------------
+
+    def load_program(self, program_id: Pubkey, path: Path) -> None:
+        """Deploy a real program binary; its instructions then run in the SVM."""
+        if program_id in self.executor.models:
+            raise ClusterError(f"{program_id} is already served by a Python model")
+        if not path.is_file():
+            raise ClusterError(f"program binary {path} does not exist")
+        self.svm.add_program_from_file(program_id, path)
+        self._programs[program_id] = path
+
+    def register_model(self, model: ProgramModel) -> None:
+        """Serve a program id with a Python model (unless the real binary is loaded)."""
+        pid = model.program_id
+        if pid in self._programs:
+            raise ClusterError(f"{pid} runs the real program from {self._programs[pid]}")
+        self.executor.models[pid] = model
+
+    def has_real_program(self, program_id: Pubkey) -> bool:
+        return program_id in self._programs
+
+    @property
+    def models(self) -> dict[Pubkey, ProgramModel]:
+        return dict(self.executor.models)
+
+    # -- listeners ------------------------------------------------------------------
+
+    def add_listener(self, listener: ClusterListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: ClusterListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    # -- time -----------------------------------------------------------------------
+
+    @property
+    def slot(self) -> int:
+        return self.timeline.now.slot
+
+    @property
+    def block_height(self) -> int:
+        return self.timeline.now.slot
+
+    @property
+    def unix_timestamp(self) -> int:
+        return self.timeline.now.unix_timestamp
+
+    def clock(self) -> Clock:
+        return self.svm.get_clock()
+
+    def block_time(self, slot: int) -> int | None:
+        ms = self.timeline.unix_ms_at(slot)
+        return None if ms is None else ms // 1000
+
+    def epoch_info(self) -> EpochInfo:
+        schedule = self.svm.get_epoch_schedule()
+        epoch, index = schedule.get_epoch_and_slot_index(self.slot)
+        return EpochInfo(
+            absolute_slot=self.slot,
+            block_height=self.block_height,
+            epoch=epoch,
+            slot_index=index,
+            slots_in_epoch=schedule.get_slots_in_epoch(epoch),
+            transaction_count=self.transaction_count,
+            unix_timestamp=self.unix_timestamp,
+        )
+
+    def _sync_sysvars(self) -> None:
+        now = self.timeline.now
+        schedule = self.svm.get_epoch_schedule()
+        epoch = schedule.get_epoch(now.slot)
+        first = schedule.get_first_slot_in_epoch(epoch)
+        epoch_start_ms = self.timeline.unix_ms_at(first)
+        epoch_start = (
+            epoch_start_ms if epoch_start_ms is not None else self.timeline.genesis.unix_ms
+        ) // 1000
+        self.svm.set_clock(
+            Clock(
+                now.slot,
+                epoch_start,
+                epoch,
+                schedule.get_leader_schedule_epoch(now.slot),
+                now.unix_timestamp,
+            )
+        )
+        self.svm.set_slot_hashes(self.blockhashes.recent())
+
+    def _advance(self, slots: int, unix_ms: int | None = None) -> None:
+        parent = self.slot
+        self.timeline.advance(slots, unix_ms)
+        self.blockhashes.advance_to(self.slot)
+        # Durable nonces derive from LiteSVM's own blockhash; move it with the slots.
+        self.svm.expire_blockhash()
+        self._sync_sysvars()
+        for listener in list(self._listeners):
+            listener.on_slot(self.slot, parent)
+
+    def advance_slots(self, slots: int = 1) -> EpochInfo:
+        """Make `slots` new blocks, each `slot_ms` later than the last."""
+        if slots < 1:
+            raise ClusterError("slots only move forward: advance by at least 1")
+        self._advance(slots)
+        return self.epoch_info()
+
+    def time_travel(
+        self,
+        *,
+        absolute_slot: int | None = None,
+        absolute_timestamp: int | None = None,
+        slots: int | None = None,
+        seconds: int | None = None,
+    ) -> EpochInfo:
+        """Jump forward to a slot or a unix time, or by a number of slots or seconds.
+
+        Moving by time also moves slots (at the slot rate, at least one) and moving by
+        slots also moves time, so the Clock sysvar stays coherent; going back is refused
+        because a validator can never go back.
+        """
+        given = [v for v in (absolute_slot, absolute_timestamp, slots, seconds) if v is not None]
+        if len(given) != 1:
+            raise ClusterError(
+                "time travel takes exactly one of absoluteSlot, absoluteTimestamp, slots, seconds"
+            )
+        now = self.timeline.now
+        if absolute_slot is not None:
+            if absolute_slot <= now.slot:
+                raise ClusterError(
+                    f"cannot travel back or stay: slot {absolute_slot} ≤ current {now.slot}"
+                )
+            self._advance(absolute_slot - now.slot)
+        elif slots is not None:
+            if slots < 1:
+                raise ClusterError("slots must be at least 1 (time only moves forward)")
+            self._advance(slots)
+        else:
+            if absolute_timestamp is not None:
+                target_ms = absolute_timestamp * 1000
+            else:
+                assert seconds is not None
+                if seconds < 1:
+                    raise ClusterError("seconds must be at least 1 (time only moves forward)")
+                target_ms = now.unix_ms + seconds * 1000
+            if target_ms <= now.unix_ms:
+                raise ClusterError(
+                    f"cannot travel back or stay: timestamp {target_ms // 1000} ≤ current "
+                    f"{now.unix_timestamp}"
+                )
+            delta_slots = max(1, (target_ms - now.unix_ms) // self.config.slot_ms)
+            self._advance(delta_slots, target_ms)
+        return self.epoch_info()
+
+    # -- the slot ticker --------------------------------------------------------------
+
+    @property
+    def clock_paused(self) -> bool:
+        return self._paused
+
+    def pause_clock(self) -> None:
+        self._paused = True
+
+    def resume_clock(self) -> None:
+        self._paused = False
+
+    def start_ticking(self) -> None:
+        """Start the task that makes a block every `slot_ms` (while not paused)."""
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.config.slot_ms / 1000
+        deadline = loop.time()
+        while True:
+            deadline += period
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            if loop.time() - deadline > 10 * period:
+                deadline = loop.time()  # the loop was blocked; do not burst-catch-up
+            if not self._paused:
+                self._advance(1)
+
+    # -- blockhashes ------------------------------------------------------------------
+
+    def latest_blockhash(self) -> tuple[Hash, int]:
+        """The newest blockhash and the last block height at which it is valid."""
+        h = self.blockhashes.latest
+        last_valid = self.blockhashes.last_valid_block_height(h)
+        assert last_valid is not None
+        return h, last_valid
+
+    def is_blockhash_valid(self, blockhash: Hash) -> bool:
+        return self.blockhashes.is_valid(blockhash)
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def get_account(self, address: Pubkey) -> Account | None:
+        return self.executor.get(address)
+
+    def known_addresses(self) -> Iterator[Pubkey]:
+        """Every address a transaction or cheatcode ever touched (for scans)."""
+        return iter(list(self._known))
+
+    def accounts_owned_by(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
+        found = []
+        for address in sorted(self._known, key=bytes):
+            acc = self.executor.get(address)
+            if acc is not None and acc.owner == owner:
+                found.append((address, acc))
+        return found
+
+    def minimum_balance(self, data_len: int) -> int:
+        return self.svm.minimum_balance_for_rent_exemption(data_len)
+
+    def set_account(self, address: Pubkey, account: Account) -> None:
+        """Overwrite an account (cheatcode); subscribers are told as for any write."""
+        before = self.executor.get(address)
+        self.svm.set_account(address, account)
+        self._known.add(address)
+        after = self.executor.get(address)
+        if before != after:
+            self._notify_accounts([(address, after)])
+
+    def set_token_amount(self, address: Pubkey, amount: int) -> Account:
+        """Set the balance of an existing token account (cheatcode)."""
+        acc = self.get_account(address)
+        if acc is None:
+            raise ClusterError(f"{address} does not exist")
+        try:
+            decode_token_account(RawAccount(address, acc.owner, acc.lamports, bytes(acc.data)))
+        except DecodeError as exc:
+            raise ClusterError(str(exc)) from exc
+        if not 0 <= amount < 1 << 64:
+            raise ClusterError(f"token amount {amount} is not a u64")
+        data = bytearray(acc.data)
+        data[64:72] = amount.to_bytes(8, "little")
+        new = Account(acc.lamports, bytes(data), acc.owner, acc.executable, acc.rent_epoch)
+        self.set_account(address, new)
+        return new
+
+    def set_token_account(
+        self, owner: Pubkey, mint: Pubkey, amount: int, token_program: Pubkey | None = None
+    ) -> Pubkey:
+        """Create or update `owner`'s associated token account for `mint` (cheatcode)."""
+        mint_acc = self.get_account(mint)
+        if mint_acc is None:
+            raise ClusterError(f"mint {mint} does not exist")
+        program = token_program or mint_acc.owner
+        if program not in TOKEN_PROGRAMS or mint_acc.owner != program:
+            raise ClusterError(f"{mint} is not a mint of token program {program}")
+        ata = Pubkey.find_program_address(
+            [bytes(owner), bytes(program), bytes(mint)], ASSOCIATED_TOKEN_PROGRAM_ID
+        )[0]
+        if self.get_account(ata) is not None:
+            self.set_token_amount(ata, amount)
+            return ata
+        if not 0 <= amount < 1 << 64:
+            raise ClusterError(f"token amount {amount} is not a u64")
+        data = (
+            bytes(mint)
+            + bytes(owner)
+            + amount.to_bytes(8, "little")
+            + bytes(36)
+            + b"\x01"
+            + bytes(12)
+            + bytes(8)
+            + bytes(36)
+        )
+        if program == TOKEN_2022_PROGRAM_ID:
+            # AccountType::Account, then the ImmutableOwner extension ATAs carry (type 7, len 0).
+            data += b"\x02" + (7).to_bytes(2, "little") + bytes(2)
+        self.set_account(ata, Account(self.minimum_balance(len(data)), data, program))
+        return ata
+
+    def airdrop(self, address: Pubkey, lamports: int) -> TxOutcome:
+        """A faucet transfer, processed as a real transaction like a validator's faucet."""
+        if lamports <= 0:
+            raise ClusterError("airdrop amount must be positive")
+        self._airdrops += 1
+        # The compute-unit limit only makes repeated airdrops distinct transactions.
+        ixs = [
+            set_compute_unit_limit(1_000 + self._airdrops % 100_000),
+            transfer(
+                TransferParams(
+                    from_pubkey=self.faucet.pubkey(), to_pubkey=address, lamports=lamports
+                )
+            ),
+        ]
+        message = Message.new_with_blockhash(ixs, self.faucet.pubkey(), self.blockhashes.latest)
+        tx = VersionedTransaction(message, [self.faucet])
+        return self.send_transaction(tx)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def load_message(self, tx: VersionedTransaction) -> LoadedMessage | TransactionErrorType:
+        """Resolve lookup tables and work out which keys sign and which are writable."""
+        msg = tx.message
+        static = list(msg.account_keys)
+        header = msg.header
+        n_signed = header.num_required_signatures
+        writable = [
+            (i < n_signed - header.num_readonly_signed_accounts)
+            if i < n_signed
+            else (i < len(static) - header.num_readonly_unsigned_accounts)
+            for i in range(len(static))
+        ]
+        signer = [i < n_signed for i in range(len(static))]
+        loaded_w: list[Pubkey] = []
+        loaded_r: list[Pubkey] = []
+        if isinstance(msg, MessageV0):
+            for lookup in msg.address_table_lookups:
+                table = self.get_account(lookup.account_key)
+                if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+                    return TransactionErrorFieldless.AddressLookupTableNotFound
+                data = bytes(table.data)
+                addresses = [
+                    Pubkey.from_bytes(data[o : o + 32])
+                    for o in range(_ALT_META_SIZE, len(data) - 31, 32)
+                ]
+                try:
+                    loaded_w += [addresses[i] for i in bytes(lookup.writable_indexes)]
+                    loaded_r += [addresses[i] for i in bytes(lookup.readonly_indexes)]
+                except IndexError:
+                    return TransactionErrorFieldless.InvalidAddressLookupTableIndex
+        keys = static + loaded_w + loaded_r
+        writable += [True] * len(loaded_w) + [False] * len(loaded_r)
+        signer += [False] * (len(loaded_w) + len(loaded_r))
+        # The runtime demotes invoked programs to read-only.
+        invoked = {ix.program_id_index for ix in msg.instructions}
+        writable = [w and i not in invoked for i, w in enumerate(writable)]
+        return LoadedMessage(
+            msg, tuple(keys), tuple(writable), tuple(signer), tuple(loaded_w), tuple(loaded_r)
+        )
+
+    def check_transaction(
+        self, tx: VersionedTransaction, *, sig_verify: bool = True
+    ) -> TransactionErrorType | None:
+        """The checks before the bank: signatures, blockhash age, status cache."""
+        if sig_verify and not all(tx.verify_with_results()):
+            return TransactionErrorFieldless.SignatureFailure
+        blockhash = tx.message.recent_blockhash
+        if not self.blockhashes.is_valid(blockhash) and not self._valid_durable_nonce(tx):
+            return TransactionErrorFieldless.BlockhashNotFound
+        if tx.signatures[0] in self._history:
+            return TransactionErrorFieldless.AlreadyProcessed
+        return None
+
+    def _valid_durable_nonce(self, tx: VersionedTransaction) -> bool:
+        if not tx.uses_durable_nonce():
+            return False
+        msg = tx.message
+        first = msg.instructions[0]
+        nonce_index = bytes(first.accounts)[0]
+        nonce = self.get_account(msg.account_keys[nonce_index])
+        if nonce is None or nonce.owner != SYSTEM_PROGRAM_ID or len(nonce.data) < 72:
+            return False
+        return bytes(nonce.data[40:72]) == bytes(msg.recent_blockhash)
+
+    def send_transaction(self, tx: VersionedTransaction, *, sig_verify: bool = True) -> TxOutcome:
+        """Process a transaction in the current block, as the leader would."""
+        signature = tx.signatures[0]
+        err = self.check_transaction(tx, sig_verify=sig_verify)
+        if err is not None:
+            return TxOutcome(signature, ExecutionResult(err, False))
+        loaded = self.load_message(tx)
+        if not isinstance(loaded, LoadedMessage):
+            return TxOutcome(signature, ExecutionResult(loaded, False))
+        result = self.executor.execute(tx, loaded, self.clock(), commit=True)
+        if not result.landed:
+            return TxOutcome(signature, result, None, loaded)
+        record = TxRecord(
+            signature,
+            self.slot,
+            self.unix_timestamp,
+            tx,
+            loaded,
+            result,
+            self._token_balances(loaded, result.pre),
+            self._token_balances(loaded, result.post),
+        )
+        self._history[signature] = record
+        while len(self._history) > self.config.history_capacity:
+            self._history.popitem(last=False)
+        self.transaction_count += 1
+        self._known.update(loaded.keys)
+        self._known.discard(SPONSOR)
+        changed = [
+            (k, post)
+            for k, pre, post in zip(loaded.keys, result.pre, result.post, strict=True)
+            if pre != post
+        ]
+        if changed:
+            self._notify_accounts(changed)
+        for listener in list(self._listeners):
+            listener.on_transaction(record)
+        return TxOutcome(signature, result, record, loaded)
+
+    def simulate_transaction(
+        self, tx: VersionedTransaction, *, sig_verify: bool = False, replace_blockhash: bool = False
+    ) -> TxOutcome:
+        """Execute against the current bank and throw the result away."""
+        if replace_blockhash:
+            msg = tx.message
+            if isinstance(msg, MessageV0):
+                msg = MessageV0(
+                    msg.header,
+                    list(msg.account_keys),
+                    self.blockhashes.latest,
+                    list(msg.instructions),
+                    list(msg.address_table_lookups),
+                )
+            else:
+                msg = Message.new_with_compiled_instructions(
+                    msg.header.num_required_signatures,
+                    msg.header.num_readonly_signed_accounts,
+                    msg.header.num_readonly_unsigned_accounts,
+                    list(msg.account_keys),
+                    self.blockhashes.latest,
+                    list(msg.instructions),
+                )
+            tx = VersionedTransaction.populate(msg, list(tx.signatures))
+        signature = tx.signatures[0]
+        err = self.check_transaction(tx, sig_verify=sig_verify)
+        if err is not None:
+            return TxOutcome(signature, ExecutionResult(err, False))
+        loaded = self.load_message(tx)
+        if not isinstance(loaded, LoadedMessage):
+            return TxOutcome(signature, ExecutionResult(loaded, False))
+        result = self.executor.execute(tx, loaded, self.clock(), commit=False)
+        return TxOutcome(signature, result, None, loaded)
+
+    def fee_for_message(self, message: Message | MessageV0) -> int | None:
+        """The fee the message would pay now; None if its blockhash is no longer valid."""
+        if not self.blockhashes.is_valid(message.recent_blockhash):
+            return None
+        tx = VersionedTransaction.populate(
+            message, [Signature.default()] * message.header.num_required_signatures
+        )
+        loaded = self.load_message(tx)
+        if not isinstance(loaded, LoadedMessage):
+            return None
+        return self.executor.fee(loaded)
+
+    def transaction(self, signature: Signature) -> TxRecord | None:
+        return self._history.get(signature)
+
+    def recent_transactions(self) -> Iterable[TxRecord]:
+        """Newest first."""
+        return reversed(list(self._history.values()))
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _notify_accounts(self, changed: list[tuple[Pubkey, Account | None]]) -> None:
+        for listener in list(self._listeners):
+            listener.on_accounts(self.slot, changed)
+
+    def _token_balances(
+        self, loaded: LoadedMessage, accounts: tuple[Account | None, ...]
+    ) -> tuple[TokenBalance, ...]:
+        balances = []
+        decimals: dict[Pubkey, int | None] = {}
+        for index, (address, acc) in enumerate(zip(loaded.keys, accounts, strict=True)):
+            if acc is None or acc.owner not in TOKEN_PROGRAMS or len(acc.data) < 165:
+                continue
+            try:
+                view = decode_token_account(
+                    RawAccount(address, acc.owner, acc.lamports, bytes(acc.data))
+                )
+            except DecodeError:
+                continue
+            if view.mint not in decimals:
+                decimals[view.mint] = self._decimals(view.mint)
+            dec = decimals[view.mint]
+            if dec is None:
+                continue
+            balances.append(TokenBalance(index, view.mint, view.owner, acc.owner, view.amount, dec))
+        return tuple(balances)
+
+    def _decimals(self, mint: Pubkey) -> int | None:
+        acc = self.get_account(mint)
+        if acc is None:
+            return None
+        try:
+            return decode_mint(RawAccount(mint, acc.owner, acc.lamports, bytes(acc.data))).decimals
+        except DecodeError:
+            return None

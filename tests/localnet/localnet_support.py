@@ -1,0 +1,131 @@
+"""Helpers shared by the localnet integration tests (clients only, no cluster internals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Confirmed
+from solana.rpc.types import TxOpts
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import CreateAccountParams, create_account
+from solders.transaction import VersionedTransaction
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import (
+    InitializeMintParams,
+    MintToParams,
+    create_associated_token_account,
+    get_associated_token_address,
+    initialize_mint,
+    mint_to,
+)
+
+GENESIS_UNIX_MS = 1_750_000_000_000
+
+
+@dataclass
+class Localnet:
+    """URLs plus small helpers; tests talk to the cluster only through these URLs."""
+
+    rpc_url: str
+    ws_url: str
+    client: AsyncClient
+
+    async def raw(self, method: str, params: list[Any] | None = None) -> dict[str, Any]:
+        """A raw JSON-RPC call (for cheatcodes and error objects)."""
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
+        async with httpx.AsyncClient() as http:
+            response = await http.post(self.rpc_url, json=body)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def cheat(self, method: str, params: list[Any] | None = None) -> Any:
+        reply = await self.raw(method, params)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    async def blockhash(self) -> Hash:
+        return (await self.client.get_latest_blockhash()).value.blockhash
+
+    async def funded(self, lamports: int = 10_000_000_000) -> Keypair:
+        kp = Keypair()
+        sig = (await self.client.request_airdrop(kp.pubkey(), lamports)).value
+        await self.client.confirm_transaction(sig, Confirmed, sleep_seconds=0.01)
+        return kp
+
+    async def tx(
+        self,
+        ixs: list[Instruction],
+        payer: Keypair,
+        *signers: Keypair,
+        blockhash: Hash | None = None,
+    ) -> VersionedTransaction:
+        bh = blockhash or await self.blockhash()
+        message = Message.new_with_blockhash(ixs, payer.pubkey(), bh)
+        return VersionedTransaction(message, [payer, *signers])
+
+    async def send(self, tx: VersionedTransaction, skip_preflight: bool = False) -> Signature:
+        opts = TxOpts(skip_preflight=skip_preflight, preflight_commitment=Confirmed)
+        sig = (await self.client.send_transaction(tx, opts=opts)).value
+        await self.client.confirm_transaction(sig, Confirmed, sleep_seconds=0.01)
+        return sig
+
+    async def balance(self, address: Pubkey) -> int:
+        return (await self.client.get_balance(address)).value
+
+
+async def create_mint(net: Localnet, payer: Keypair, decimals: int = 6) -> Pubkey:
+    """A fresh SPL mint with `payer` as mint authority, via real transactions."""
+    mint = Keypair()
+    rent = (await net.client.get_minimum_balance_for_rent_exemption(82)).value
+    ixs = [
+        create_account(
+            CreateAccountParams(
+                from_pubkey=payer.pubkey(),
+                to_pubkey=mint.pubkey(),
+                lamports=rent,
+                space=82,
+                owner=TOKEN_PROGRAM_ID,
+            )
+        ),
+        initialize_mint(
+            InitializeMintParams(
+                decimals=decimals,
+                program_id=TOKEN_PROGRAM_ID,
+                mint=mint.pubkey(),
+                mint_authority=payer.pubkey(),
+                freeze_authority=None,
+            )
+        ),
+    ]
+    await net.send(await net.tx(ixs, payer, mint))
+    return mint.pubkey()
+
+
+async def token_account(
+    net: Localnet, payer: Keypair, owner: Pubkey, mint: Pubkey, amount: int = 0
+) -> Pubkey:
+    """`owner`'s associated token account for `mint`, minted `amount` by `payer`."""
+    ata = get_associated_token_address(owner, mint)
+    ixs = [create_associated_token_account(payer.pubkey(), owner, mint)]
+    if amount:
+        ixs.append(
+            mint_to(
+                MintToParams(
+                    program_id=TOKEN_PROGRAM_ID,
+                    mint=mint,
+                    dest=ata,
+                    mint_authority=payer.pubkey(),
+                    amount=amount,
+                )
+            )
+        )
+    await net.send(await net.tx(ixs, payer))
+    return ata
