@@ -264,9 +264,11 @@ class Cluster:
         )
         self.svm.set_slot_hashes(self.blockhashes.recent())
 
-    def _advance(self, slots: int, unix_ms: int | None = None) -> None:
+    def _advance(
+        self, slots: int, unix_ms: int | None = None, *, allow_backwards: bool = False
+    ) -> None:
         parent = self.slot
-        self.timeline.advance(slots, unix_ms)
+        self.timeline.advance(slots, unix_ms, allow_backwards=allow_backwards)
         self.blockhashes.advance_to(self.slot)
         # Durable nonces derive from LiteSVM's own blockhash; move it with the slots.
         self.svm.expire_blockhash()
@@ -326,6 +328,15 @@ class Cluster:
                 )
             delta_slots = max(1, (target_ms - now.unix_ms) // self.config.slot_ms)
             self._advance(delta_slots, target_ms)
+        return self.epoch_info()
+
+    def warp_clock(self, unix_timestamp: int) -> EpochInfo:
+        """Set the Clock's unix_timestamp to any value, backwards included; slots advance by one.
+
+        A validator's clock never goes back; recorded traces sometimes set it back to
+        replay a scenario, and this is the only way to follow them.
+        """
+        self._advance(1, unix_timestamp * 1000, allow_backwards=True)
         return self.epoch_info()
 
     # -- the slot ticker --------------------------------------------------------------

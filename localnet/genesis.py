@@ -311,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     genesis = build_genesis(GenesisSpec(), profile)
     files = export_test_validator_accounts(genesis, args.out_dir / "accounts")
     keys = write_keypair_files(genesis, args.out_dir / "keypairs")
-    print(f"{len(files)} accounts in {args.out_dir / 'accounts'}; keypairs: {', '.join(sorted(keys))}")
+    print(
+        f"{len(files)} accounts in {args.out_dir / 'accounts'}; keypairs: {', '.join(sorted(keys))}"
+    )
     return 0
 
 

@@ -276,6 +276,7 @@ class RpcHandler:
             self.methods.update(
                 {
                     "localnet_timeTravel": self.cheat_time_travel,
+                    "localnet_warpClock": self.cheat_warp_clock,
                     "localnet_setAccount": self.cheat_set_account,
                     "localnet_setTokenAccountBalance": self.cheat_set_token_account_balance,
                     "localnet_setTokenAccount": self.cheat_set_token_account,
@@ -763,6 +764,13 @@ class RpcHandler:
             slots=given.get("slots"),
             seconds=given.get("seconds"),
         )
+        return self._clock_json()
+
+    def cheat_warp_clock(self, params: list[Any]) -> Any:
+        cfg = config_object(params, 0)
+        if set(cfg) != {"unixTimestamp"}:
+            raise invalid_params('Invalid params: give {"unixTimestamp": n}.')
+        self.cluster.warp_clock(_int(cfg["unixTimestamp"], "unixTimestamp"))
         return self._clock_json()
 
     def cheat_set_account(self, params: list[Any]) -> Any:

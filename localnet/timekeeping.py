@@ -55,13 +55,19 @@ class SlotTimeline:
     def genesis(self) -> TimePoint:
         return self._segments[0]
 
-    def advance(self, slots: int, unix_ms: int | None = None) -> TimePoint:
-        """Move forward `slots` slots; time follows the slot rate unless `unix_ms` is given."""
+    def advance(
+        self, slots: int, unix_ms: int | None = None, *, allow_backwards: bool = False
+    ) -> TimePoint:
+        """Move forward `slots` slots; time follows the slot rate unless `unix_ms` is given.
+
+        `allow_backwards` lets the wall clock (never the slot) go back, which only a
+        replay of a recording that did so needs.
+        """
         if slots < 0:
             raise ValueError("slots only move forward")
         linear_ms = self._now.unix_ms + slots * self.slot_ms
         target_ms = linear_ms if unix_ms is None else unix_ms
-        if target_ms < self._now.unix_ms:
+        if target_ms < self._now.unix_ms and not allow_backwards:
             raise ValueError("time only moves forward")
         point = TimePoint(self._now.slot + slots, target_ms)
         if target_ms != linear_ms:

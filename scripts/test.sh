@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-.venv/bin/ruff check keeper localnet tests
+.venv/bin/ruff check keeper localnet tests benchmarks
 .venv/bin/mypy
 exec .venv/bin/pytest "$@"

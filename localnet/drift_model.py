@@ -1,0 +1,366 @@
+"""The Drift program's IF instructions, executed natively by the localnet.
+
+Without a Drift binary the localnet still answers Drift instructions the way the
+program does: this model decodes the instruction with the IDL, makes Anchor's account
+checks, runs the keeper's mirror (keeper.effects) for the state change, and hands the
+cluster real CPIs for what the program delegates (System account creation, SPL Token
+transfers signed by the drift signer PDA). Errors carry the program's log lines. The
+golden traces, replayed over RPC, are the judge of this model (tests/localnet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solders.account import Account
+from solders.instruction import AccountMeta
+from solders.pubkey import Pubkey
+from solders.system_program import CreateAccountParams, create_account
+
+from keeper.addresses import DriftAddresses
+from keeper.codec import (
+    INSURANCE_FUND_STAKE_SIZE,
+    USER_STATS_SIZE,
+    AccountCodec,
+    DriftView,
+    RawAccount,
+    State,
+    TokenAccount,
+    decode_token_account,
+)
+from keeper.constraints import Meta, check_accounts
+from keeper.effects import Effect, IfAccounts, TokenMove, predict, predict_initialize_user_stats
+from keeper.errors import DecodeError
+from keeper.events import EventCodec
+from keeper.idl import DriftIdl, load_idl
+from keeper.ifmath import Rejected
+from keeper.layout import PRIMITIVE_SIZES, snake_case
+from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
+from localnet.model import (
+    AccountWrite,
+    InstructionContext,
+    Invoke,
+    ModelFailure,
+    ModelResult,
+    ModelSuccess,
+    program_data,
+    program_log,
+    token_transfer,
+)
+
+SUPPORTED = (
+    "initializeUserStats",
+    "initializeInsuranceFundStake",
+    "addInsuranceFundStake",
+    "requestRemoveInsuranceFundStake",
+    "cancelRequestRemoveInsuranceFundStake",
+    "removeInsuranceFundStake",
+    "settleRevenueToInsuranceFund",
+    "depositIntoSpotMarketRevenuePool",
+    "updateUserQuoteAssetInsuranceStake",
+)
+
+# Anchor framework errors the model raises itself.
+INSTRUCTION_FALLBACK_NOT_FOUND = 101
+INSTRUCTION_DID_NOT_DESERIALIZE = 102
+ACCOUNT_NOT_ENOUGH_KEYS = 3005
+ACCOUNT_DISCRIMINATOR_MISMATCH = 3002
+ACCOUNT_OWNED_BY_WRONG_PROGRAM = 3007
+ACCOUNT_NOT_INITIALIZED = 3012
+
+# Where the v2.84 build raises each error (its "Error … thrown at" line), as recorded
+# in the golden traces. Sites not listed here log only the AnchorError line.
+_SITES: dict[tuple[str, int], str] = {
+    ("requestRemoveInsuranceFundStake", 6145): "programs/drift/src/instructions/if_staker.rs:167",
+    ("requestRemoveInsuranceFundStake", 6200): "programs/drift/src/instructions/if_staker.rs:160",
+    ("requestRemoveInsuranceFundStake", 6198): "programs/drift/src/instructions/if_staker.rs:148",
+    (
+        "cancelRequestRemoveInsuranceFundStake",
+        6199,
+    ): "programs/drift/src/instructions/if_staker.rs:197",
+    ("removeInsuranceFundStake", 6185): "programs/drift/src/controller/insurance.rs:359",
+    ("removeInsuranceFundStake", 6133): "programs/drift/src/controller/insurance.rs:345",
+    ("removeInsuranceFundStake", 6092): "programs/drift/src/instructions/if_staker.rs:241",
+    ("addInsuranceFundStake", 6198): "programs/drift/src/instructions/if_staker.rs:79",
+    ("addInsuranceFundStake", 6065): "programs/drift/src/instructions/if_staker.rs:57",
+    ("settleRevenueToInsuranceFund", 6176): "programs/drift/src/instructions/keeper.rs:1458",
+    ("settleRevenueToInsuranceFund", 6177): "programs/drift/src/controller/insurance.rs:682",
+    ("updateUserQuoteAssetInsuranceStake", 6201): "programs/drift/src/instructions/keeper.rs:1572",
+}
+_ANY_SITES = {6189: "programs/drift/src/state/insurance_fund_stake.rs:53"}
+_INNER = {
+    6065: 'e AnchorError(AnchorError { error_name: "AccountNotMutable", error_code_number: 3006, '
+    'error_msg: "The given account is not mutable", error_origin: None, compared_values: None })'
+}
+
+
+class _Fail(Exception):
+    def __init__(self, code: int, logs: tuple[str, ...] = ()) -> None:
+        self.code, self.logs = code, logs
+        super().__init__(code)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    name: str
+    args: dict[str, int]
+    metas: dict[str, AccountMeta]
+
+
+class DriftModel:
+    """`ProgramModel` for the Drift IF instructions of one program profile."""
+
+    def __init__(self, profile: ProgramProfile, idl: DriftIdl | None = None) -> None:
+        self.profile = profile
+        self.idl = idl or load_idl(profile.idl_path)
+        self.codec = AccountCodec(self.idl, profile.program_id)
+        self.events = EventCodec(self.idl)
+        self.addresses = DriftAddresses(profile.program_id)
+        self._by_disc = {
+            bytes(self.idl.coder.instruction.sighashes[snake_case(n)]): n for n in SUPPORTED
+        }
+
+    @property
+    def program_id(self) -> Pubkey:
+        return self.profile.program_id
+
+    # -- entry point ------------------------------------------------------------------
+
+    def execute(self, ctx: InstructionContext) -> ModelResult:
+        data = ctx.instruction.data
+        name = self._by_disc.get(bytes(data[:8]))
+        if name is None:
+            return ModelFailure(
+                INSTRUCTION_FALLBACK_NOT_FOUND, (self._anchor_line(INSTRUCTION_FALLBACK_NOT_FOUND),)
+            )
+        logs = [program_log(f"Instruction: {name[:1].upper()}{name[1:]}")]
+        try:
+            decoded = self._decode(name, ctx)
+            effects, more_logs = self._run(decoded, ctx)
+        except _Fail as fail:
+            return ModelFailure(fail.code, (*logs, *fail.logs))
+        except Rejected as rej:
+            return ModelFailure(rej.code, (*logs, *self._error_logs(name, rej)))
+        return ModelSuccess(tuple(effects), (*logs, *more_logs))
+
+    # -- decoding ---------------------------------------------------------------------
+
+    def _decode(self, name: str, ctx: InstructionContext) -> _Decoded:
+        spec = self.idl.instruction(name)
+        body = bytes(ctx.instruction.data[8:])
+        args: dict[str, int] = {}
+        offset = 0
+        for arg, ty in spec.args:
+            size = PRIMITIVE_SIZES[ty.strip('"')]
+            if offset + size > len(body):
+                raise _Fail(
+                    INSTRUCTION_DID_NOT_DESERIALIZE,
+                    (self._anchor_line(INSTRUCTION_DID_NOT_DESERIALIZE),),
+                )
+            args[arg] = int.from_bytes(body[offset : offset + size], "little")
+            offset += size
+        metas = ctx.instruction.accounts
+        if len(metas) < len(spec.accounts):
+            raise _Fail(ACCOUNT_NOT_ENOUGH_KEYS, (self._anchor_line(ACCOUNT_NOT_ENOUGH_KEYS),))
+        return _Decoded(name, args, {m.name: metas[i] for i, m in enumerate(spec.accounts)})
+
+    def _raw(self, ctx: InstructionContext, address: Pubkey) -> RawAccount:
+        acc: Account = ctx.accounts[address]
+        return RawAccount(
+            address, acc.owner, acc.lamports, bytes(acc.data), acc.executable, acc.rent_epoch
+        )
+
+    def _drift(self, ctx: InstructionContext, meta: AccountMeta, role: str) -> DriftView:
+        raw = self._raw(ctx, meta.pubkey)
+        if not raw.data and raw.lamports == 0:
+            raise _Fail(
+                ACCOUNT_NOT_INITIALIZED, (self._anchor_line(ACCOUNT_NOT_INITIALIZED, role),)
+            )
+        if raw.owner != self.program_id:
+            raise _Fail(
+                ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+                (self._anchor_line(ACCOUNT_OWNED_BY_WRONG_PROGRAM, role),),
+            )
+        try:
+            return self.codec.decode_drift(raw)
+        except DecodeError:
+            raise _Fail(
+                ACCOUNT_DISCRIMINATOR_MISMATCH,
+                (self._anchor_line(ACCOUNT_DISCRIMINATOR_MISMATCH, role),),
+            ) from None
+
+    def _token(self, ctx: InstructionContext, meta: AccountMeta, role: str) -> TokenAccount:
+        raw = self._raw(ctx, meta.pubkey)
+        if raw.owner not in (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            raise _Fail(
+                ACCOUNT_OWNED_BY_WRONG_PROGRAM,
+                (self._anchor_line(ACCOUNT_OWNED_BY_WRONG_PROGRAM, role),),
+            )
+        try:
+            return decode_token_account(raw)
+        except DecodeError:
+            raise _Fail(3003, (self._anchor_line(3003, role),)) from None
+
+    def _accounts(self, d: _Decoded, ctx: InstructionContext) -> IfAccounts:
+        views: dict[str, object] = {}
+        kinds = {
+            "state": ("state", self._drift),
+            "spotMarket": ("market", self._drift),
+            "insuranceFundStake": ("stake", self._drift),
+            "userStats": ("user_stats", self._drift),
+            "insuranceFundVault": ("if_vault", self._token),
+            "spotMarketVault": ("spot_vault", self._token),
+            "userTokenAccount": ("user_token", self._token),
+        }
+        for role, (kind, decode) in kinds.items():
+            if role == "insuranceFundStake" and d.name == "initializeInsuranceFundStake":
+                continue  # the account this instruction creates
+            if role in d.metas:
+                views[kind] = decode(ctx, d.metas[role], role)
+        return IfAccounts(**views)  # type: ignore[arg-type]
+
+    # -- execution --------------------------------------------------------------------
+
+    def _run(
+        self, d: _Decoded, ctx: InstructionContext
+    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
+        now = ctx.clock.unix_timestamp
+        if d.name == "initializeUserStats":
+            return self._init_user_stats(d, ctx, now)
+        accounts = self._accounts(d, ctx)
+        metas = {role: Meta(m.pubkey, m.is_signer, m.is_writable) for role, m in d.metas.items()}
+        check_accounts(d.name, metas, accounts, self.addresses)
+        if d.name == "initializeInsuranceFundStake":
+            return self._init_stake(d, ctx, accounts, now)
+        effect = predict(d.name, accounts, d.args, now, self.profile, check_token_balances=False)
+        return self._apply(effect, accounts, ctx)
+
+    def _apply(
+        self, effect: Effect, accounts: IfAccounts, ctx: InstructionContext
+    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
+        out: list[AccountWrite | Invoke] = []
+        before = {
+            v.address: v
+            for v in (accounts.market, accounts.stake, accounts.user_stats, accounts.state)
+            if v
+        }
+        for view in (effect.market, effect.stake, effect.user_stats, effect.state):
+            if view is not None and view != before.get(view.address):
+                out.append(AccountWrite(view.address, data=self.codec.encode(view)))
+        logs: list[str] = []
+        settle_events = [e for e in effect.events if e["name"] != "InsuranceFundStakeRecord"]
+        stake_events = [e for e in effect.events if e["name"] == "InsuranceFundStakeRecord"]
+        spot_vault = accounts.spot_vault.address if accounts.spot_vault else None
+        settle_moves = [m for m in effect.transfers if m.source == spot_vault]
+        other_moves = [m for m in effect.transfers if m.source != spot_vault]
+        # The program logs the settle's events, makes its transfer, then the stake's.
+        logs += [program_data(self.events.encode(e)) for e in settle_events]
+        out += [self._transfer(m, accounts, ctx) for m in settle_moves if m.amount > 0]
+        logs += [program_data(self.events.encode(e)) for e in stake_events]
+        out += [self._transfer(m, accounts, ctx) for m in other_moves]
+        return out, logs
+
+    def _transfer(self, move: TokenMove, accounts: IfAccounts, ctx: InstructionContext) -> Invoke:
+        market = accounts.market
+        vaults = {market.vault, market.insurance_fund.vault}
+        if move.source in vaults:
+            state = accounts.state
+            nonce = state.signer_nonce if state is not None else self.addresses.drift_signer_nonce()
+            authority = self.addresses.drift_signer()
+            seeds: tuple[tuple[bytes, ...], ...] = ((b"drift_signer", bytes([nonce])),)
+        else:
+            assert accounts.user_token is not None
+            authority, seeds = accounts.user_token.owner, ()
+        ix = token_transfer(
+            move.source, move.destination, authority, move.amount, market.token_program
+        )
+        return Invoke(ix, seeds)
+
+    def _create(
+        self,
+        payer: Pubkey,
+        address: Pubkey,
+        size: int,
+        ctx: InstructionContext,
+        seeds: tuple[bytes, ...],
+    ) -> Invoke:
+        bump = Pubkey.find_program_address(list(seeds), self.program_id)[1]
+        params = CreateAccountParams(
+            from_pubkey=payer,
+            to_pubkey=address,
+            lamports=ctx.rent.minimum_balance(size),
+            space=size,
+            owner=self.program_id,
+        )
+        return Invoke(create_account(params), ((*seeds, bytes([bump])),))
+
+    def _init_user_stats(
+        self, d: _Decoded, ctx: InstructionContext, now: int
+    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
+        authority, payer = d.metas["authority"].pubkey, d.metas["payer"].pubkey
+        address = d.metas["userStats"].pubkey
+        if self.profile.init_user_stats_authority_signs and not d.metas["authority"].is_signer:
+            raise _Fail(3010, (self._anchor_line(3010, "authority"),))
+        if not d.metas["payer"].is_signer:
+            raise _Fail(3010, (self._anchor_line(3010, "payer"),))
+        if address != self.addresses.user_stats(authority):
+            raise _Fail(2006, (self._anchor_line(2006, "user_stats"),))
+        state = self._drift(ctx, d.metas["state"], "state")
+        if not isinstance(state, State):
+            raise _Fail(
+                ACCOUNT_DISCRIMINATOR_MISMATCH,
+                (self._anchor_line(ACCOUNT_DISCRIMINATOR_MISMATCH, "state"),),
+            )
+        stats = self.codec.new_user_stats(address, authority, now)
+        effect = predict_initialize_user_stats(state, stats)
+        assert effect.state is not None and effect.user_stats is not None
+        create = self._create(
+            payer, address, USER_STATS_SIZE, ctx, (b"user_stats", bytes(authority))
+        )
+        return [
+            create,
+            AccountWrite(address, data=self.codec.encode(effect.user_stats)),
+            AccountWrite(state.address, data=self.codec.encode(effect.state)),
+        ], []
+
+    def _init_stake(
+        self, d: _Decoded, ctx: InstructionContext, accounts: IfAccounts, now: int
+    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
+        authority, payer = d.metas["authority"].pubkey, d.metas["payer"].pubkey
+        index = d.args["marketIndex"]
+        address = d.metas["insuranceFundStake"].pubkey
+        if address != self.addresses.insurance_fund_stake(authority, index):
+            raise _Fail(2006, (self._anchor_line(2006, "insurance_fund_stake"),))
+        predict(d.name, accounts, d.args, now, self.profile)  # the pause gate
+        stake = self.codec.new_stake(address, authority, index, now)
+        seeds = (b"insurance_fund_stake", bytes(authority), index.to_bytes(2, "little"))
+        create = self._create(payer, address, INSURANCE_FUND_STAKE_SIZE, ctx, seeds)
+        return [create, AccountWrite(address, data=self.codec.encode(stake))], []
+
+    # -- logs -------------------------------------------------------------------------
+
+    def _anchor_line(self, code: int, account: str | None = None) -> str:
+        info = self.idl.errors.lookup(code)
+        if account is not None and 2000 <= code < 4000:
+            return program_log(
+                f"AnchorError caused by account: {snake_case(account)}. Error Code: {info.name}. "
+                f"Error Number: {code}. Error Message: {info.message}."
+            )
+        return program_log(
+            f"AnchorError occurred. Error Code: {info.name}. Error Number: {code}. Error Message: {info.message}."
+        )
+
+    def _error_logs(self, name: str, rej: Rejected) -> tuple[str, ...]:
+        info = self.idl.errors.lookup(rej.code)
+        lines: list[str] = []
+        if rej.code in _INNER:
+            lines.append(program_log(_INNER[rej.code]))
+        site = _SITES.get((name, rej.code)) or _ANY_SITES.get(rej.code)
+        if site is not None:
+            lines.append(program_log(f"Error {info.message} thrown at {site}"))
+        lines += [program_log(line) for line in rej.logs]
+        if 2000 <= rej.code < 4000:
+            lines.append(self._anchor_line(rej.code, "account"))
+        else:
+            lines.append(self._anchor_line(rej.code))
+        return tuple(lines)
