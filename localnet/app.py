@@ -1,9 +1,10 @@
-"""`python -m localnet` / `drift-if localnet`: start a cluster, print its URLs, run until Ctrl-C.
+"""`python -m localnet` / `drift-if-localnet`: a Drift cluster, its URLs, until Ctrl-C.
 
 The Drift program runs for real when a binary is given (`--program PATH` or the
-`DRIFT_PROGRAM_SO` environment variable); otherwise the Python models passed in by the
-caller serve its id. The keeper's CLI wires its Drift model in through `models`; this
-module knows no program of its own.
+`DRIFT_PROGRAM_SO` environment variable); otherwise the Python model of its IF
+instructions (localnet.drift_model) serves its id. Unless `--no-genesis`, the cluster
+starts with a Drift exchange written as accounts (localnet.genesis) and funded stakers
+whose keypair files are written to `--keypairs-dir`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from solders.account import Account
 from solders.pubkey import Pubkey
 
+from keeper.errors import ConfigError
+from keeper.profile import get_profile
 from localnet.cluster import Cluster, ClusterConfig, ClusterError
+from localnet.drift_model import DriftModel
+from localnet.genesis import GenesisSpec, build_genesis, write_keypair_files
 from localnet.model import ProgramModel
 from localnet.server import LocalnetServer
 
@@ -51,7 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="program id to load the Drift program at",
     )
     parser.add_argument("--genesis-timestamp", type=int, default=None, help="unix time of slot 0")
+    parser.add_argument(
+        "--profile", default="drift-mainnet", help="program profile of the model (rules, IDL)"
+    )
+    parser.add_argument(
+        "--no-genesis", action="store_true", help="start empty, without the Drift exchange"
+    )
+    parser.add_argument(
+        "--keypairs-dir",
+        type=Path,
+        default=Path(".localnet/keypairs"),
+        help="where to write the genesis keypair files (local test funds only)",
+    )
     return parser
+
+
+def drift_models(profile_name: str) -> ModelFactory:
+    """The Drift model for whichever program id the cluster serves."""
+
+    def factory(program_id: Pubkey) -> Sequence[ProgramModel]:
+        return [DriftModel(get_profile(profile_name).with_program_id(program_id))]
+
+    return factory
+
+
+def load_genesis(cluster: Cluster, args: argparse.Namespace) -> dict[str, Path]:
+    """Write the Drift genesis into the cluster; returns the keypair files written."""
+    profile = get_profile(args.profile).with_program_id(args.program_id)
+    genesis = build_genesis(GenesisSpec(created_ts=cluster.unix_timestamp), profile)
+    for address, acc in genesis.accounts.items():
+        cluster.set_account(
+            address, Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
+        )
+    return write_keypair_files(genesis, args.keypairs_dir)
 
 
 def build_cluster(args: argparse.Namespace, models: ModelFactory | None = None) -> Cluster:
@@ -74,7 +112,8 @@ def build_cluster(args: argparse.Namespace, models: ModelFactory | None = None) 
 
 
 async def serve(args: argparse.Namespace, models: ModelFactory | None = None) -> None:
-    cluster = build_cluster(args, models)
+    cluster = build_cluster(args, models if models is not None else drift_models(args.profile))
+    keypairs = {} if args.no_genesis else load_genesis(cluster, args)
     server = LocalnetServer(cluster, host=args.host, rpc_port=args.port, ws_port=args.ws_port)
     await server.start()
     program_id = Pubkey.from_string(args.program_id)
@@ -88,6 +127,8 @@ async def serve(args: argparse.Namespace, models: ModelFactory | None = None) ->
     print(f"WebSocket URL: {server.ws_url}", flush=True)
     print(f"Drift:         {drift}", flush=True)
     clock = "manual" if args.manual_slots else f"{args.slot_ms} ms"
+    for label, path in sorted(keypairs.items()):
+        print(f"Keypair {label + ':':<14}{path}", flush=True)
     print(f"Slots:         {clock}; Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -106,7 +147,7 @@ def main(argv: Sequence[str] | None = None, models: ModelFactory | None = None) 
     args = build_parser().parse_args(argv)
     try:
         asyncio.run(serve(args, models))
-    except ClusterError as exc:
+    except (ClusterError, ConfigError) as exc:
         print(f"localnet: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

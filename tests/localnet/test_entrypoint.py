@@ -12,11 +12,19 @@ import pytest
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.websocket_api import connect
 
+from keeper.addresses import DriftAddresses
+from keeper.codec import AccountCodec
+from keeper.idl import load_idl
+from keeper.profile import DRIFT_MAINNET
+from keeper.rpc import SnapshotRequest, SolanaRpcSource, fetch_snapshot
+from keeper.solana_config import load_keypair
+from keeper.verify import check_snapshot
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_cli_serves_ticks_and_stops_cleanly() -> None:
+async def test_cli_serves_ticks_and_stops_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     env.pop("DRIFT_PROGRAM_SO", None)
     proc = await asyncio.create_subprocess_exec(
@@ -27,6 +35,8 @@ async def test_cli_serves_ticks_and_stops_cleanly() -> None:
         "0",
         "--slot-ms",
         "50",
+        "--keypairs-dir",
+        str(tmp_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
@@ -34,13 +44,25 @@ async def test_cli_serves_ticks_and_stops_cleanly() -> None:
     )
     assert proc.stdout is not None
     try:
-        urls = {}
-        while len(urls) < 2:
+        urls: dict[str, str] = {}
+        keypairs: dict[str, str] = {}
+        while "Slots" not in urls:
             line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
             assert line, (await proc.stderr.read()).decode() if proc.stderr else "no output"
             key, _, value = line.partition(":")
-            if key in ("RPC URL", "WebSocket URL"):
+            if key.startswith("Keypair "):
+                keypairs[key.split()[1]] = value.strip()
+            else:
                 urls[key] = value.strip()
+        assert urls["Drift"].startswith("Python model")
+        assert Path(keypairs["alice"]) == tmp_path / "alice.json"
+        alice = load_keypair(keypairs["alice"]).pubkey()
+        source = SolanaRpcSource(urls["RPC URL"])
+        codec = AccountCodec(load_idl(DRIFT_MAINNET.idl_path), DRIFT_MAINNET.program_id)
+        snap = await fetch_snapshot(source, codec, SnapshotRequest((0,), (alice,)))
+        await source.close()
+        assert check_snapshot(snap, DriftAddresses(DRIFT_MAINNET.program_id)) == []
+        assert snap.market(0).market.decimals == 6 and snap.stakes == ()
         async with AsyncClient(urls["RPC URL"]) as client:
             assert (await client.is_connected()) is True
             first = (await client.get_slot()).value
