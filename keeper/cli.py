@@ -8,17 +8,30 @@ human table, or with `--json` one JSON document with integers in base units.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
 from keeper import __version__
+from keeper.actions import Plan, Planner
 from keeper.addresses import DriftAddresses
 from keeper.codec import AccountCodec
 from keeper.errors import KeeperError
-from keeper.fmt import format_amount, format_duration, format_ratio_ppm, format_ts, table
+from keeper.fmt import (
+    format_amount,
+    format_duration,
+    format_ratio_ppm,
+    format_ts,
+    parse_amount,
+    table,
+)
 from keeper.goldentrace import (
     BUNDLED_TRACE_DIR,
     InstructionStep,
@@ -28,10 +41,15 @@ from keeper.goldentrace import (
     replay_world,
 )
 from keeper.idl import load_idl
-from keeper.profile import PROFILES, ProgramProfile, get_profile, load_profile_file
+from keeper.instructions import DriftInstructions
+from keeper.profile import PROFILES, ProgramProfile, get_profile, load_profile_file, parse_pubkey
+from keeper.redact import redact_url
+from keeper.rpc import SnapshotRequest, SolanaRpcSource, fetch_snapshot
 from keeper.snapshot import Snapshot, build_snapshot
+from keeper.solana_config import load_cli_config, load_keypair, resolve_url
 from keeper.status import MarketStatus, StakeStatus, market_status, stake_status
-from keeper.verify import check_snapshot
+from keeper.tx import FeePolicy, TxSender, build_transaction
+from keeper.verify import check_snapshot, diff_views, require_consistent
 
 
 class UsageError(KeeperError):
@@ -234,6 +252,239 @@ def _profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- commands that talk to a cluster ---------------------------------------------------
+
+
+@dataclass
+class Session:
+    """Everything one command needs: profile, codecs, builders, transport, signer."""
+
+    profile: ProgramProfile
+    codec: AccountCodec
+    planner: Planner
+    source: SolanaRpcSource
+    url: str
+    keypair: Keypair | None
+    commitment: str
+
+    async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
+        wallets: list[Pubkey] = []
+        base = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets, authorities))
+        for who in authorities:
+            wallets += [self.planner.wallet_address(m, who) for m in base.markets]
+        snap = await fetch_snapshot(
+            self.source, self.codec, SnapshotRequest(markets, authorities, tuple(wallets))
+        )
+        require_consistent(check_snapshot(snap, DriftAddresses(self.profile.program_id)))
+        return snap
+
+    def signer(self) -> Keypair:
+        if self.keypair is None:
+            raise UsageError("this command signs a transaction: pass -k/--keypair")
+        return self.keypair
+
+
+def _open_session(args: argparse.Namespace, *, needs_keypair: bool) -> Session:
+    config = load_cli_config(Path(args.config) if args.config else None)
+    url = resolve_url(args.url or config.json_rpc_url)
+    profile = _profile(args, "drift-mainnet")
+    idl = load_idl(profile.idl_path)
+    codec = AccountCodec(idl, profile.program_id)
+    keypair: Keypair | None = None
+    key_path = args.keypair or (config.keypair_path if needs_keypair else None)
+    if key_path:
+        keypair = load_keypair(key_path)
+    commitment = args.commitment or config.commitment
+    source = SolanaRpcSource(url, commitment=commitment, requests_per_second=args.rps)
+    planner = Planner(profile, DriftInstructions(profile, idl), codec)
+    return Session(profile, codec, planner, source, url, keypair, commitment)
+
+
+def _authority(args: argparse.Namespace, session: Session) -> Pubkey | None:
+    if getattr(args, "authority", None):
+        return parse_pubkey(args.authority, "--authority")
+    return session.keypair.pubkey() if session.keypair else None
+
+
+async def _status(args: argparse.Namespace, session: Session) -> int:
+    who = _authority(args, session)
+    markets = tuple(args.market) if args.market else (0,)
+    snap = await session.snapshot(markets, (who,) if who else ())
+    statuses = [market_status(m, snap.now_ts, session.profile) for m in snap.markets]
+    by_index = {m.market_index: m for m in snap.markets}
+    stakes = [
+        stake_status(s, by_index[s.market_index], snap.now_ts, session.profile) for s in snap.stakes
+    ]
+    wallets = {str(w.address): w.amount for w in snap.wallets}
+    if args.json:
+        doc = {
+            "cluster": redact_url(session.url),
+            "slot": snap.slot,
+            "unixTimestamp": snap.now_ts,
+            "profile": session.profile.name,
+            "markets": [m.to_json() for m in statuses],
+            "stakes": [s.to_json() for s in stakes],
+            "walletTokenAccounts": wallets,
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(
+        f"{redact_url(session.url)}  slot {snap.slot}  {format_ts(snap.now_ts)}  (profile {session.profile.name})\n"
+    )
+    print(_market_rows(statuses, snap.now_ts))
+    if who is not None:
+        print()
+        labels = {
+            str(who): "you"
+            if session.keypair and session.keypair.pubkey() == who
+            else str(who)[:8] + "…"
+        }
+        print(
+            _stake_rows(stakes, labels, {m.market_index: m.decimals for m in statuses})
+            if stakes
+            else f"{who} has no stake in these markets"
+        )
+    return 0
+
+
+async def _execute(args: argparse.Namespace, session: Session, plan: Plan, snap: Snapshot) -> int:
+    """Simulate, send, confirm, then read back and compare with the prediction."""
+    payer = session.signer()
+    decimals = snap.market(plan.market_index).market.decimals
+    sender = TxSender(
+        session.source.client,
+        session.profile.program_id,
+        session.planner.errors,
+        commitment=session.commitment,
+    )
+    blockhash, last_valid = await sender.latest_blockhash()
+    fees = FeePolicy(
+        compute_unit_limit=args.compute_units, priority_micro_lamports=args.priority_fee
+    )
+    tx = build_transaction(plan.instructions, payer, blockhash, fees=fees)
+    preview = plan.describe(decimals)
+    if args.dry_run:
+        sim = await sender.simulate(tx)
+        if sim.error is not None:
+            raise sim.error
+        result: dict[str, Any] = {
+            "action": plan.action,
+            "dryRun": True,
+            "figures": plan.figures,
+            "unitsConsumed": sim.units_consumed,
+        }
+        print(
+            json.dumps(result, indent=2)
+            if args.json
+            else f"simulated: {preview} ({sim.units_consumed} compute units); nothing sent"
+        )
+        return 0
+    confirmed = await sender.send(tx, last_valid)
+    after = await session.snapshot((plan.market_index,), (plan.authority,))
+    mismatches = []
+    if plan.effect.stake is not None:
+        actual = after.stake(plan.authority, plan.market_index)
+        if actual is not None:
+            # Time-dependent fields (settles inside an add) may differ if the clock moved.
+            mismatches = [str(m) for m in diff_views(plan.effect.stake, actual)]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "action": plan.action,
+                    "signature": str(confirmed.signature),
+                    "slot": confirmed.slot,
+                    "figures": plan.figures,
+                    "matchesPrediction": not mismatches,
+                    "mismatches": mismatches,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"{preview}\nconfirmed in slot {confirmed.slot}: {confirmed.signature}")
+        if mismatches:
+            print(
+                "note: the landed state differs from the prediction:\n  " + "\n  ".join(mismatches)
+            )
+    return 0
+
+
+def _amount(text: str, snap: Snapshot, market_index: int) -> int:
+    decimals = snap.market(market_index).market.decimals
+    try:
+        return parse_amount(text, decimals)
+    except ValueError as exc:
+        raise UsageError(f"amount {text!r}: {exc}") from None
+
+
+async def _stake(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), (who,))
+    plan = session.planner.stake(snap, who, args.market, _amount(args.amount, snap, args.market))
+    return await _execute(args, session, plan, snap)
+
+
+async def _unstake(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), (who,))
+    if (args.amount is None) == (not args.all):
+        raise UsageError("give an AMOUNT to unstake, or --all")
+    amount = None if args.all else _amount(args.amount, snap, args.market)
+    return await _execute(
+        args, session, session.planner.unstake(snap, who, args.market, amount), snap
+    )
+
+
+async def _cancel(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), (who,))
+    return await _execute(args, session, session.planner.cancel(snap, who, args.market), snap)
+
+
+async def _withdraw(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), (who,))
+    return await _execute(args, session, session.planner.withdraw(snap, who, args.market), snap)
+
+
+async def _deposit_revenue(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), (who,))
+    plan = session.planner.deposit_revenue(
+        snap, who, args.market, _amount(args.amount, snap, args.market)
+    )
+    return await _execute(args, session, plan, snap)
+
+
+async def _settle(args: argparse.Namespace, session: Session) -> int:
+    who = session.signer().pubkey()
+    snap = await session.snapshot((args.market,), ())
+    return await _execute(args, session, session.planner.settle(snap, who, args.market), snap)
+
+
+ClusterCommand = Callable[[argparse.Namespace, Session], Awaitable[int]]
+
+
+def _cluster(
+    command: ClusterCommand, *, needs_keypair: bool
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return asyncio.run(run_cluster_command(command, args, needs_keypair=needs_keypair))
+
+    return run
+
+
+async def run_cluster_command(
+    command: ClusterCommand, args: argparse.Namespace, *, needs_keypair: bool
+) -> int:
+    session = _open_session(args, needs_keypair=needs_keypair)
+    try:
+        return await command(args, session)
+    finally:
+        await session.source.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drift-if", description="Drift Insurance Fund keeper and staker CLI"
@@ -255,6 +506,59 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("profiles", parents=[common], help="list the known program profiles")
     p.set_defaults(func=_profiles)
+
+    cluster = argparse.ArgumentParser(add_help=False, parents=[common])
+    cluster.add_argument(
+        "-u", "--url", help="RPC URL or moniker (m, d, t, l); default from the Solana CLI config"
+    )
+    cluster.add_argument("-k", "--keypair", help="keypair file; default from the Solana CLI config")
+    cluster.add_argument(
+        "-C", "--config", help="Solana CLI config file (default ~/.config/solana/cli/config.yml)"
+    )
+    cluster.add_argument("--commitment", choices=("processed", "confirmed", "finalized"))
+    cluster.add_argument("--rps", type=int, default=10, help="RPC requests per second at most")
+    tx = argparse.ArgumentParser(add_help=False, parents=[cluster])
+    tx.add_argument("--market", type=int, default=0, help="spot market index (default 0, USDC)")
+    tx.add_argument("--dry-run", action="store_true", help="simulate only; send nothing")
+    tx.add_argument(
+        "--priority-fee", type=int, default=0, metavar="MICRO_LAMPORTS", help="compute unit price"
+    )
+    tx.add_argument("--compute-units", type=int, default=200_000, help="compute unit limit")
+
+    p = sub.add_parser("status", parents=[cluster], help="IF markets and a staker's stakes")
+    p.add_argument(
+        "--market", type=int, action="append", help="market index (repeatable; default 0)"
+    )
+    p.add_argument(
+        "--authority", metavar="PUBKEY", help="whose stakes to show (default: the keypair's)"
+    )
+    p.set_defaults(func=_cluster(_status, needs_keypair=False))
+
+    p = sub.add_parser("stake", parents=[tx], help="stake tokens into a market's insurance fund")
+    p.add_argument("amount", help="token amount, e.g. 1000 or 12.5")
+    p.set_defaults(func=_cluster(_stake, needs_keypair=True))
+
+    p = sub.add_parser("unstake", parents=[tx], help="request an unstake (starts the cooldown)")
+    p.add_argument("amount", nargs="?", help="token amount to unstake")
+    p.add_argument("--all", action="store_true", help="request every share")
+    p.set_defaults(func=_cluster(_unstake, needs_keypair=True))
+
+    p = sub.add_parser("cancel", parents=[tx], help="cancel the pending unstake request")
+    p.set_defaults(func=_cluster(_cancel, needs_keypair=True))
+
+    p = sub.add_parser("withdraw", parents=[tx], help="withdraw a matured unstake request")
+    p.set_defaults(func=_cluster(_withdraw, needs_keypair=True))
+
+    p = sub.add_parser(
+        "deposit-revenue", parents=[tx], help="donate tokens to a market's revenue pool"
+    )
+    p.add_argument("amount", help="token amount")
+    p.set_defaults(func=_cluster(_deposit_revenue, needs_keypair=True))
+
+    p = sub.add_parser(
+        "settle", parents=[tx], help="settle the revenue pool into the insurance fund"
+    )
+    p.set_defaults(func=_cluster(_settle, needs_keypair=True))
     return parser
 
 

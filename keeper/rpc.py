@@ -8,6 +8,7 @@ an in-memory source or a fault-injecting one in tests.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,7 +21,7 @@ from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK
 
 from keeper.addresses import DriftAddresses
-from keeper.codec import AccountCodec, RawAccount
+from keeper.codec import AccountCodec, RawAccount, decode_token_account
 from keeper.errors import DecodeError, RpcError
 from keeper.redact import redact_text, redact_url
 from keeper.snapshot import Snapshot, build_snapshot
@@ -125,6 +126,8 @@ class SnapshotRequest:
 
     market_indexes: tuple[int, ...]
     authorities: tuple[Pubkey, ...] = ()
+    #: wallets' token accounts to read along (absent ones are simply not in the snapshot)
+    token_accounts: tuple[Pubkey, ...] = ()
 
 
 async def fetch_snapshot(
@@ -142,6 +145,7 @@ async def fetch_snapshot(
     for who in request.authorities:
         wanted.append(pdas.user_stats(who))
         wanted += [pdas.insurance_fund_stake(who, idx) for idx in request.market_indexes]
+    wanted += list(request.token_accounts)
     wanted = list(dict.fromkeys(wanted))
     if len(wanted) > MAX_ACCOUNTS_PER_CALL:
         raise RpcError(
@@ -186,6 +190,9 @@ async def fetch_snapshot(
             slot=clock.slot,
             now_ts=clock.unix_timestamp,
         )
+        wallets = tuple(
+            decode_token_account(found[a]) for a in request.token_accounts if a in found
+        )
     except DecodeError as exc:
         raise RpcError(f"the cluster returned accounts that do not decode: {exc}") from exc
-    return snap
+    return dataclasses.replace(snap, wallets=wallets)
