@@ -298,12 +298,22 @@ class Cluster:
         because a validator can never go back.
         """
         given = [v for v in (absolute_slot, absolute_timestamp, slots, seconds) if v is not None]
-        if len(given) != 1:
+        both_absolute = absolute_slot is not None and absolute_timestamp is not None
+        if len(given) != 1 and not (both_absolute and len(given) == 2):
             raise ClusterError(
-                "time travel takes exactly one of absoluteSlot, absoluteTimestamp, slots, seconds"
+                "time travel takes one of absoluteSlot, absoluteTimestamp, slots, seconds "
+                "(or absoluteSlot with absoluteTimestamp)"
             )
         now = self.timeline.now
-        if absolute_slot is not None:
+        if both_absolute:
+            assert absolute_slot is not None and absolute_timestamp is not None
+            if absolute_slot <= now.slot or absolute_timestamp * 1000 <= now.unix_ms:
+                raise ClusterError(
+                    f"cannot travel back or stay: slot {absolute_slot} / timestamp "
+                    f"{absolute_timestamp} vs current {now.slot} / {now.unix_timestamp}"
+                )
+            self._advance(absolute_slot - now.slot, absolute_timestamp * 1000)
+        elif absolute_slot is not None:
             if absolute_slot <= now.slot:
                 raise ClusterError(
                     f"cannot travel back or stay: slot {absolute_slot} ≤ current {now.slot}"

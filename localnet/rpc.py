@@ -753,10 +753,11 @@ class RpcHandler:
         cfg = config_object(params, 0)
         keys = {"absoluteSlot", "absoluteTimestamp", "slots", "seconds"}
         given = {k: _int(v, k) for k, v in cfg.items() if k in keys}
-        if set(cfg) - keys or len(given) != 1:
+        pair = set(given) == {"absoluteSlot", "absoluteTimestamp"}
+        if set(cfg) - keys or (len(given) != 1 and not pair):
             raise invalid_params(
                 "Invalid params: give exactly one of absoluteSlot, absoluteTimestamp, "
-                "slots, seconds."
+                "slots, seconds, or absoluteSlot together with absoluteTimestamp."
             )
         self.cluster.time_travel(
             absolute_slot=given.get("absoluteSlot"),

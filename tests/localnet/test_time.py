@@ -80,6 +80,23 @@ async def test_time_travel_moves_the_clock_sysvar(localnet: Localnet) -> None:
     assert (await localnet.client.get_block_time(target)).value == clock.unix_timestamp
     assert (await localnet.client.get_block_time(after.slot)).value == after.unix_timestamp
 
+    # An absolute slot and timestamp together, as a recorded clock sets them.
+    pair = {"absoluteSlot": clock.slot + 7, "absoluteTimestamp": clock.unix_timestamp + 600}
+    await localnet.cheat("localnet_timeTravel", [pair])
+    moved = await _clock(localnet)
+    assert (moved.slot, moved.unix_timestamp) == (clock.slot + 7, clock.unix_timestamp + 600)
+
+
+async def test_warp_clock_goes_back_but_slots_do_not(localnet: Localnet) -> None:
+    before = await _clock(localnet)
+    await localnet.cheat("localnet_warpClock", [{"unixTimestamp": before.unix_timestamp - 3600}])
+    after = await _clock(localnet)
+    assert after.unix_timestamp == before.unix_timestamp - 3600
+    assert after.slot == before.slot + 1
+    bad = await localnet.raw("localnet_warpClock", [{"seconds": 5}])
+    assert bad["error"]["code"] == -32602
+    await localnet.cheat("localnet_timeTravel", [{"absoluteTimestamp": before.unix_timestamp + 1}])
+
 
 async def test_time_only_moves_forward(localnet: Localnet) -> None:
     now = await _clock(localnet)
@@ -89,6 +106,7 @@ async def test_time_only_moves_forward(localnet: Localnet) -> None:
         {"slots": 0},
         {"seconds": -5},
         {"slots": 1, "seconds": 1},
+        {"absoluteSlot": now.slot + 5, "absoluteTimestamp": now.unix_timestamp - 1},
     ):
         reply = await localnet.raw("localnet_timeTravel", [bad])
         assert reply["error"]["code"] == -32602, bad
