@@ -12,15 +12,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from keeper import __version__
-from keeper.actions import Plan, Planner
+from keeper.actions import Plan
 from keeper.addresses import DriftAddresses
 from keeper.codec import AccountCodec
 from keeper.errors import KeeperError
@@ -41,15 +39,14 @@ from keeper.goldentrace import (
     replay_world,
 )
 from keeper.idl import load_idl
-from keeper.instructions import DriftInstructions
 from keeper.profile import PROFILES, ProgramProfile, get_profile, load_profile_file, parse_pubkey
 from keeper.redact import redact_url
-from keeper.rpc import SnapshotRequest, SolanaRpcSource, fetch_snapshot
+from keeper.session import Session
 from keeper.snapshot import Snapshot, build_snapshot
 from keeper.solana_config import load_cli_config, load_keypair, resolve_url
 from keeper.status import MarketStatus, StakeStatus, market_status, stake_status
-from keeper.tx import FeePolicy, TxSender, build_transaction
-from keeper.verify import check_snapshot, diff_views, require_consistent
+from keeper.tx import FeePolicy
+from keeper.verify import check_snapshot
 
 
 class UsageError(KeeperError):
@@ -255,49 +252,24 @@ def _profiles(args: argparse.Namespace) -> int:
 # -- commands that talk to a cluster ---------------------------------------------------
 
 
-@dataclass
-class Session:
-    """Everything one command needs: profile, codecs, builders, transport, signer."""
-
-    profile: ProgramProfile
-    codec: AccountCodec
-    planner: Planner
-    source: SolanaRpcSource
-    url: str
-    keypair: Keypair | None
-    commitment: str
-
-    async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
-        wallets: list[Pubkey] = []
-        base = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets, authorities))
-        for who in authorities:
-            wallets += [self.planner.wallet_address(m, who) for m in base.markets]
-        snap = await fetch_snapshot(
-            self.source, self.codec, SnapshotRequest(markets, authorities, tuple(wallets))
-        )
-        require_consistent(check_snapshot(snap, DriftAddresses(self.profile.program_id)))
-        return snap
-
-    def signer(self) -> Keypair:
-        if self.keypair is None:
-            raise UsageError("this command signs a transaction: pass -k/--keypair")
-        return self.keypair
-
-
 def _open_session(args: argparse.Namespace, *, needs_keypair: bool) -> Session:
     config = load_cli_config(Path(args.config) if args.config else None)
     url = resolve_url(args.url or config.json_rpc_url)
     profile = _profile(args, "drift-mainnet")
-    idl = load_idl(profile.idl_path)
-    codec = AccountCodec(idl, profile.program_id)
-    keypair: Keypair | None = None
     key_path = args.keypair or (config.keypair_path if needs_keypair else None)
-    if key_path:
-        keypair = load_keypair(key_path)
-    commitment = args.commitment or config.commitment
-    source = SolanaRpcSource(url, commitment=commitment, requests_per_second=args.rps)
-    planner = Planner(profile, DriftInstructions(profile, idl), codec)
-    return Session(profile, codec, planner, source, url, keypair, commitment)
+    keypair = load_keypair(key_path) if key_path else None
+    fees = FeePolicy(
+        compute_unit_limit=getattr(args, "compute_units", 200_000),
+        priority_micro_lamports=getattr(args, "priority_fee", 0),
+    )
+    return Session.open(
+        url,
+        profile,
+        keypair=keypair,
+        commitment=args.commitment or config.commitment,
+        requests_per_second=args.rps,
+        fees=fees,
+    )
 
 
 def _authority(args: argparse.Namespace, session: Session) -> Pubkey | None:
@@ -349,63 +321,29 @@ async def _status(args: argparse.Namespace, session: Session) -> int:
 
 async def _execute(args: argparse.Namespace, session: Session, plan: Plan, snap: Snapshot) -> int:
     """Simulate, send, confirm, then read back and compare with the prediction."""
-    payer = session.signer()
     decimals = snap.market(plan.market_index).market.decimals
-    sender = TxSender(
-        session.source.client,
-        session.profile.program_id,
-        session.planner.errors,
-        commitment=session.commitment,
-    )
-    blockhash, last_valid = await sender.latest_blockhash()
-    fees = FeePolicy(
-        compute_unit_limit=args.compute_units, priority_micro_lamports=args.priority_fee
-    )
-    tx = build_transaction(plan.instructions, payer, blockhash, fees=fees)
     preview = plan.describe(decimals)
-    if args.dry_run:
-        sim = await sender.simulate(tx)
-        if sim.error is not None:
-            raise sim.error
-        result: dict[str, Any] = {
-            "action": plan.action,
-            "dryRun": True,
-            "figures": plan.figures,
-            "unitsConsumed": sim.units_consumed,
-        }
-        print(
-            json.dumps(result, indent=2)
-            if args.json
-            else f"simulated: {preview} ({sim.units_consumed} compute units); nothing sent"
-        )
-        return 0
-    confirmed = await sender.send(tx, last_valid)
-    after = await session.snapshot((plan.market_index,), (plan.authority,))
-    mismatches = []
-    if plan.effect.stake is not None:
-        actual = after.stake(plan.authority, plan.market_index)
-        if actual is not None:
-            # Time-dependent fields (settles inside an add) may differ if the clock moved.
-            mismatches = [str(m) for m in diff_views(plan.effect.stake, actual)]
+    outcome = await session.execute(plan, dry_run=args.dry_run)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "action": plan.action,
-                    "signature": str(confirmed.signature),
-                    "slot": confirmed.slot,
-                    "figures": plan.figures,
-                    "matchesPrediction": not mismatches,
-                    "mismatches": mismatches,
-                },
-                indent=2,
-            )
-        )
+        doc: dict[str, Any] = {"action": plan.action, "figures": plan.figures}
+        if outcome.dry_run:
+            doc |= {"dryRun": True, "unitsConsumed": outcome.units_consumed}
+        else:
+            doc |= {
+                "signature": str(outcome.signature),
+                "slot": outcome.slot,
+                "matchesPrediction": not outcome.mismatches,
+                "mismatches": list(outcome.mismatches),
+            }
+        print(json.dumps(doc, indent=2))
+    elif outcome.dry_run:
+        print(f"simulated: {preview} ({outcome.units_consumed} compute units); nothing sent")
     else:
-        print(f"{preview}\nconfirmed in slot {confirmed.slot}: {confirmed.signature}")
-        if mismatches:
+        print(f"{preview}\nconfirmed in slot {outcome.slot}: {outcome.signature}")
+        if outcome.mismatches:
             print(
-                "note: the landed state differs from the prediction:\n  " + "\n  ".join(mismatches)
+                "note: the landed state differs from the prediction:\n  "
+                + "\n  ".join(outcome.mismatches)
             )
     return 0
 
@@ -482,7 +420,7 @@ async def run_cluster_command(
     try:
         return await command(args, session)
     finally:
-        await session.source.close()
+        await session.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
