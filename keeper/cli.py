@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -39,6 +41,7 @@ from keeper.goldentrace import (
     replay_world,
 )
 from keeper.idl import load_idl
+from keeper.logs import configure_logging
 from keeper.profile import PROFILES, ProgramProfile, get_profile, load_profile_file, parse_pubkey
 from keeper.redact import redact_url
 from keeper.session import Session
@@ -423,6 +426,72 @@ async def run_cluster_command(
         await session.close()
 
 
+def _keeper(args: argparse.Namespace) -> int:
+    from keeper.daemon import InsuranceFundKeeper, load_keeper_config
+
+    config = load_keeper_config(
+        Path(args.config_file), url_override=args.url, keypair_override=args.keypair
+    )
+    configure_logging(json_lines=args.log_json, level=args.log_level)
+    keeper = InsuranceFundKeeper.from_config(config)
+    if args.once:
+        return asyncio.run(_keeper_once(keeper, args.json))
+    stop = asyncio.Event()
+
+    async def main_loop() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await keeper.run(stop)
+
+    asyncio.run(main_loop())
+    return 0
+
+
+async def _keeper_once(keeper: Any, as_json: bool) -> int:
+    try:
+        report = await keeper.run_once()
+    finally:
+        await keeper.session.close()
+    doc = {
+        "slot": report.slot,
+        "unixTimestamp": report.now_ts,
+        "sent": [
+            {
+                "action": o.plan.action,
+                "market": o.plan.market_index,
+                "figures": o.plan.figures,
+                "signature": str(o.signature),
+            }
+            for o in report.outcomes
+        ],
+        "waiting": [
+            {
+                "action": w.action,
+                "market": w.market_index,
+                "reason": w.reason,
+                "untilTs": w.until_ts,
+            }
+            for w in report.decision.waits
+        ],
+        "errors": list(report.errors),
+    }
+    if as_json:
+        print(json.dumps(doc, indent=2))
+    else:
+        for item in doc["sent"]:
+            print(
+                f"sent {item['action']} on market {item['market']}: {item['figures']} ({item['signature']})"
+            )
+        for w in report.decision.waits:
+            when = format_ts(w.until_ts) if w.until_ts else "on a change"
+            print(f"waiting: {w.action} on market {w.market_index} ({w.reason}) until {when}")
+        for e in report.errors:
+            print(f"error: {e}")
+    return 1 if report.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drift-if", description="Drift Insurance Fund keeper and staker CLI"
@@ -486,6 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("withdraw", parents=[tx], help="withdraw a matured unstake request")
     p.set_defaults(func=_cluster(_withdraw, needs_keypair=True))
+
+    p = sub.add_parser("keeper", parents=[common], help="run the keeper daemon (or one pass)")
+    p.add_argument("--config", dest="config_file", required=True, help="keeper TOML config")
+    p.add_argument("-u", "--url", help="override the config's cluster URL or moniker")
+    p.add_argument("-k", "--keypair", help="override the config's keypair file")
+    p.add_argument("--once", action="store_true", help="one read-decide-act pass, then exit")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines (default: console)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=_keeper)
 
     p = sub.add_parser(
         "deposit-revenue", parents=[tx], help="donate tokens to a market's revenue pool"
