@@ -480,10 +480,8 @@ async def _keeper_once(keeper: Any, as_json: bool) -> int:
     if as_json:
         print(json.dumps(doc, indent=2))
     else:
-        for item in doc["sent"]:
-            print(
-                f"sent {item['action']} on market {item['market']}: {item['figures']} ({item['signature']})"
-            )
+        for text, outcome in zip(report.descriptions, report.outcomes, strict=True):
+            print(f"sent {text} ({outcome.signature})")
         for w in report.decision.waits:
             when = format_ts(w.until_ts) if w.until_ts else "on a change"
             print(f"waiting: {w.action} on market {w.market_index} ({w.reason}) until {when}")

@@ -145,6 +145,8 @@ class PassReport:
     decision: Decision
     outcomes: tuple[Outcome, ...]
     errors: tuple[str, ...]
+    #: human description of each outcome's plan, in token units
+    descriptions: tuple[str, ...] = ()
 
 
 class InsuranceFundKeeper:
@@ -239,7 +241,12 @@ class InsuranceFundKeeper:
                 reason=wait.reason,
                 until_ts=wait.until_ts,
             )
-        return PassReport(snap.slot, snap.now_ts, decision, tuple(outcomes), tuple(errors))
+        described = tuple(
+            o.plan.describe(snap.market(o.plan.market_index).market.decimals) for o in outcomes
+        )
+        return PassReport(
+            snap.slot, snap.now_ts, decision, tuple(outcomes), tuple(errors), described
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until `stop` is set; wakes on account changes, due times and polls."""

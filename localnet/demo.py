@@ -1,4 +1,4 @@
-"""The main job's demo: stake, settle, cooldown, withdraw on an embedded Drift localnet.
+"""The main job's demo: the keeper settles, requests and withdraws on a Drift localnet.
 
 Every step is the real `drift-if` CLI talking JSON-RPC to a local cluster that runs
 the Drift IF instructions (the Python model, or a real binary via DRIFT_PROGRAM_SO);
@@ -32,21 +32,35 @@ def travel(net: EmbeddedLocalnet, seconds: int, why: str) -> None:
     print(f"\n# time travel +{format_duration(seconds)}: {why}", flush=True)
 
 
+def keeper_pass(net: EmbeddedLocalnet, config: Path) -> None:
+    print(f"\n$ drift-if keeper --config {config.name} --once", flush=True)
+    if drift_if(["keeper", "--config", str(config), "--once", "--log-level", "warning"]) != 0:
+        raise SystemExit("demo step failed: the keeper pass reported errors")
+
+
 def demo(keys_dir: Path) -> None:
     with EmbeddedLocalnet(DRIFT_MAINNET, keys_dir, start_ts=START_TS) as net:
         program = "the real Drift program" if net.real_program else "the Drift IF model"
         print(f"# localnet at {net.url} running {program}; genesis: USDC market 0, alice, bob")
+        config = keys_dir / "keeper.toml"
+        config.write_text(
+            f'[cluster]\nurl = "{net.url}"\nws_url = "{net.ws_url}"\n'
+            f'[keeper]\nkeypair = "{net.keys["alice"]}"\nmarkets = [0]\n'
+            'request_policy = "cap"\nmax_stake_base_units = 600000000  # keep at most 600 USDC staked\n'
+        )
+        print(
+            f"# alice's keeper: settles market 0, keeps her stake at most 600 USDC, withdraws\n{config.read_text()}"
+        )
         run(net, "alice", "status")
         run(net, "alice", "stake", "1000")
         run(net, "bob", "stake", "3000")
-        run(net, "alice", "deposit-revenue", "2000")
-        run(net, "bob", "settle", expect_failure=True)
+        run(net, "bob", "deposit-revenue", "2000")
+        keeper_pass(net, config)
         travel(net, 3600, "the next settle is allowed on the hour")
-        run(net, "bob", "settle")
-        run(net, "alice", "unstake", "400")
+        keeper_pass(net, config)
         run(net, "alice", "withdraw", expect_failure=True)
         travel(net, 13 * 86_400, "the 13-day cooldown")
-        run(net, "alice", "withdraw")
+        keeper_pass(net, config)
         run(net, "alice", "status")
 
 
