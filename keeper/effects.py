@@ -34,6 +34,7 @@ IF_PAUSE_INIT, IF_PAUSE_ADD, IF_PAUSE_REQUEST_REMOVE, IF_PAUSE_REMOVE = 0x01, 0x
 EXCHANGE_DEPOSIT_PAUSED, EXCHANGE_WITHDRAW_PAUSED = 0x01, 0x02
 STATUS_INITIALIZED, STATUS_SETTLEMENT, STATUS_DELISTED = 0, 7, 8
 QUOTE_MARKET_INDEX, GOV_MARKET_INDEX = 0, 15
+I64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def settle_revenue(
     borrows = ifmath.borrow_token_amount(m)
     liquidity = deposits - borrows
     pool = ifmath.revenue_pool_amount(m)
-    if pool > deposits:
+    if pool > deposits or spot_vault_amount < liquidity:
+        # validate_spot_market_vault_amount: the vault must hold what depositors
+        # could withdraw, and the pool cannot exceed all deposits.
         raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
     amount = ifmath.settle_amount(
         pool,
@@ -329,6 +332,8 @@ def predict_add(
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
     cost_basis = amount if stake.if_shares == 0 else stake.cost_basis + amount
+    if cost_basis > I64_MAX:
+        raise Rejected(ifmath.MATH_ERROR)
     stake = dataclasses.replace(stake, if_shares=stake.if_shares + minted, cost_basis=cost_basis)
     market = _fund(
         market, total_shares=fund.total_shares + minted, user_shares=fund.user_shares + minted
@@ -490,6 +495,8 @@ def predict_remove(
     )
     if vault - paid == 0:
         raise Rejected(ifmath.INVALID_IF_DETECTED)
+    if ifmath.revenue_pool_amount(market) > ifmath.deposit_token_amount(market):
+        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
     return Effect(
         market=market,
         stake=stake,
@@ -535,6 +542,9 @@ def predict_deposit_revenue_pool(
         and ifmath.deposit_token_amount(market) > market.max_token_deposits
     ):
         raise Rejected(ifmath.MAX_DEPOSIT)
+    liquidity = ifmath.deposit_token_amount(market) - ifmath.borrow_token_amount(market)
+    if spot_vault.amount + amount < liquidity:
+        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
     return Effect(
         market=market, transfers=(TokenMove(user_token.address, spot_vault.address, amount),)
     )
