@@ -130,12 +130,7 @@ class Planner:
         if amount <= 0:
             raise PlanError("the amount to stake must be greater than zero")
         m = self._market(snap, market_index)
-        wallet = self._wallet(snap, m, authority)
-        if wallet.amount < amount:
-            raise PlanError(
-                f"the wallet holds {format_amount(wallet.amount, m.market.decimals)}, "
-                f"less than the {format_amount(amount, m.market.decimals)} to stake"
-            )
+        wallet = self._funded_wallet(snap, m, authority, amount, "stake")
         ixs: list[Instruction] = []
         creates: list[str] = []
         accounts = self._accounts(snap, m, authority, user_token=wallet)
@@ -260,12 +255,7 @@ class Planner:
         if amount <= 0:
             raise PlanError("the amount to deposit must be greater than zero")
         m = self._market(snap, market_index)
-        wallet = self._wallet(snap, m, authority)
-        if wallet.amount < amount:
-            raise PlanError(
-                f"the wallet holds {format_amount(wallet.amount, m.market.decimals)}, "
-                f"less than the {format_amount(amount, m.market.decimals)} to deposit"
-            )
+        wallet = self._funded_wallet(snap, m, authority, amount, "deposit")
         effect = self._predict(
             "depositIntoSpotMarketRevenuePool",
             self._accounts(snap, m, authority, user_token=wallet),
