@@ -96,6 +96,17 @@ class Planner:
             f"{market.market.mint} (expected the associated account {address})"
         )
 
+    def _funded_wallet(
+        self, snap: Snapshot, m: MarketSnapshot, owner: Pubkey, amount: int, verb: str
+    ) -> TokenAccount:
+        wallet = self._wallet(snap, m, owner)
+        if wallet.amount < amount:
+            raise PlanError(
+                f"the wallet holds {format_amount(wallet.amount, m.market.decimals)}, "
+                f"less than the {format_amount(amount, m.market.decimals)} to {verb}"
+            )
+        return wallet
+
     def _predict(
         self, name: str, accounts: IfAccounts, args: dict[str, int], now_ts: int
     ) -> Effect:
