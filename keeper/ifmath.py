@@ -209,6 +209,17 @@ def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
     return shares // div
 
 
+def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) -> int:
+    """A stake's shares at the market's base, as the next touch will rebase them.
+
+    A stake ahead of its market is invalid (the program fails with 6189); read-only
+    views show its shares as stored and let verification report it.
+    """
+    if stake_base >= market_base:
+        return if_shares
+    return rebase_stake_shares(if_shares, stake_base, market_base)
+
+
 # -- settle ---------------------------------------------------------------------------------
 
 
@@ -260,10 +271,6 @@ def protocol_shares_minted(
         return 0
     protocol_amount = amount * protocol_factor // total_factor
     return amount_to_shares(protocol_amount, total_shares, vault_amount)
-
-
-def stake_value(shares: int, total_shares: int, vault_amount: int) -> int:
-    return shares_to_amount(shares, total_shares, vault_amount)
 
 
 def share_price(total_shares: int, vault_amount: int) -> int:

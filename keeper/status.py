@@ -12,7 +12,6 @@ from keeper.codec import InsuranceFundStake
 from keeper.layout import camel_case
 from keeper.profile import ProgramProfile
 from keeper.snapshot import MarketSnapshot
-from keeper.verify import effective_stake_shares
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def stake_status(
     stake: InsuranceFundStake, snap: MarketSnapshot, now_ts: int, profile: ProgramProfile
 ) -> StakeStatus:
     fund = snap.market.insurance_fund
-    shares = effective_stake_shares(stake, fund.shares_base)
+    shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
     pending = stake.last_withdraw_request_shares != 0
     matures = stake.last_withdraw_request_ts + fund.unstaking_period_seconds if pending else 0
     return StakeStatus(

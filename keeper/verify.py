@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
+from keeper import ifmath
 from keeper.addresses import DriftAddresses
 from keeper.codec import InsuranceFundStake, UserStats
 from keeper.errors import VerificationError
@@ -45,14 +46,6 @@ def _err(check: str, account: Pubkey | None, message: str) -> Finding:
 
 def _warn(check: str, account: Pubkey | None, message: str) -> Finding:
     return Finding(Severity.WARNING, check, account, message)
-
-
-def effective_stake_shares(stake: InsuranceFundStake, shares_base: int) -> int:
-    """A stake's shares at the market's base (the program rebases stakes lazily)."""
-    if stake.if_base >= shares_base:
-        return stake.if_shares
-    divisor: int = 10 ** (shares_base - stake.if_base)
-    return stake.if_shares // divisor
 
 
 def check_market(
@@ -184,7 +177,7 @@ def check_stake(
                 f"stake base {stake.if_base} is ahead of the market's {fund.shares_base}",
             )
         )
-    shares = effective_stake_shares(stake, fund.shares_base)
+    shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
     if shares > fund.user_shares:
         out.append(
             _err(
@@ -241,8 +234,10 @@ def check_snapshot(snapshot: Snapshot, addresses: DriftAddresses) -> list[Findin
         snap = by_index.get(stake.market_index)
         out += check_stake(stake, snap, addresses)
         if snap is not None:
-            totals[stake.market_index] = totals.get(stake.market_index, 0) + effective_stake_shares(
-                stake, snap.market.insurance_fund.shares_base
+            totals[stake.market_index] = totals.get(
+                stake.market_index, 0
+            ) + ifmath.effective_stake_shares(
+                stake.if_shares, stake.if_base, snap.market.insurance_fund.shares_base
             )
     for idx, total in totals.items():
         user_shares = by_index[idx].market.insurance_fund.user_shares

@@ -155,7 +155,9 @@ def _effective_shares(s: InsuranceFundStake, f_base: int) -> int:
 def _share_of_stake(m: SpotMarket, s: InsuranceFundStake, if_vault: TokenAccount, n: int) -> int:
     """A request amount between 0 and a bit over the stake's value (to hit 6145 too)."""
     f = m.insurance_fund
-    value = ifmath.stake_value(_effective_shares(s, f.shares_base), f.total_shares, if_vault.amount)
+    value = ifmath.shares_to_amount(
+        _effective_shares(s, f.shares_base), f.total_shares, if_vault.amount
+    )
     return value * (n % 105 or 50) // 100
 
 
