@@ -7,16 +7,16 @@ with the prediction).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from keeper.actions import Plan, Planner
-from keeper.addresses import DriftAddresses
+from keeper.addresses import DriftAddresses, associated_token_address
 from keeper.codec import AccountCodec
-from keeper.errors import ConfigError
+from keeper.errors import ConfigError, RpcError
 from keeper.idl import load_idl
 from keeper.instructions import DriftInstructions
 from keeper.profile import ProgramProfile
@@ -52,6 +52,7 @@ class Session:
     keypair: Keypair | None
     commitment: str
     fees: FeePolicy
+    _mints: dict[int, tuple[Pubkey, Pubkey]] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -81,14 +82,36 @@ class Session:
         return self.keypair
 
     async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
-        """A verified snapshot with the authorities' stakes and token accounts."""
-        base = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets, authorities))
-        wallets = [self.planner.wallet_address(m, who) for who in authorities for m in base.markets]
-        snap = await fetch_snapshot(
-            self.source, self.codec, SnapshotRequest(markets, authorities, tuple(wallets))
-        )
-        require_consistent(check_snapshot(snap, DriftAddresses(self.profile.program_id)))
-        return snap
+        """A verified snapshot with the authorities' stakes and token accounts.
+
+        Wallet addresses depend on each market's mint, which is learnt from the first
+        snapshot and remembered, so later snapshots take one RPC call, not two.
+        """
+        if authorities and not all(i in self._mints for i in markets):
+            learnt = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets))
+            self._remember_mints(learnt)
+        for _attempt in range(2):
+            wallets = tuple(
+                associated_token_address(who, *self._mints[i])
+                for who in authorities
+                for i in markets
+            )
+            snap = await fetch_snapshot(
+                self.source, self.codec, SnapshotRequest(markets, authorities, wallets)
+            )
+            stale = any(
+                self._mints.get(m.market_index) != (m.market.mint, m.market.token_program)
+                for m in snap.markets
+            )
+            if not (stale and authorities):
+                require_consistent(check_snapshot(snap, DriftAddresses(self.profile.program_id)))
+                return snap
+            self._remember_mints(snap)  # wallets were derived from another mint: read again
+        raise RpcError("market mints changed between two reads; refusing to act on them")
+
+    def _remember_mints(self, snap: Snapshot) -> None:
+        for m in snap.markets:
+            self._mints[m.market_index] = (m.market.mint, m.market.token_program)
 
     async def execute(self, plan: Plan, *, dry_run: bool = False) -> Outcome:
         payer = self.signer()
