@@ -443,7 +443,17 @@ def _keeper(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await keeper.run(stop)
+        server = None
+        if args.metrics_port is not None:
+            from keeper.metrics import serve_metrics
+
+            server = await serve_metrics(keeper, args.metrics_host, args.metrics_port)
+        try:
+            await keeper.run(stop)
+        finally:
+            if server is not None:
+                server.close()
+                await server.wait_closed()
 
     asyncio.run(main_loop())
     return 0
@@ -560,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--keypair", help="override the config's keypair file")
     p.add_argument("--once", action="store_true", help="one read-decide-act pass, then exit")
     p.add_argument("--log-json", action="store_true", help="log JSON lines (default: console)")
+    p.add_argument("--metrics-port", type=int, help="serve /health and /metrics on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="interface for the metrics server")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=_keeper)
 

@@ -9,11 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from keeper.cli import main
 from keeper.daemon import InsuranceFundKeeper, load_keeper_config
 from keeper.errors import ConfigError
+from keeper.metrics import serve_metrics
 from keeper.profile import DRIFT_MAINNET
 from localnet.embedded import EmbeddedLocalnet
 
@@ -109,6 +111,14 @@ def test_daemon_loop_reacts_to_the_clock(
             time.sleep(0.1)
         assert keeper.metrics.sent.get("settle") == 2
         assert keeper.healthy() and keeper.feed.health.connected
+        server = asyncio.run_coroutine_threadsafe(serve_metrics(keeper, port=0), loop).result(5)
+        port = server.sockets[0].getsockname()[1]
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'drift_if_keeper_actions_sent_total{action="settle"} 2' in text
+        assert "drift_if_keeper_pubsub_connected 1" in text
+        assert httpx.get(f"http://127.0.0.1:{port}/nope").status_code == 404
+        loop.call_soon_threadsafe(server.close)
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
