@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from keeper import ifmath
 from keeper.actions import Plan, Planner
 from keeper.effects import EXCHANGE_WITHDRAW_PAUSED
-from keeper.errors import ProgramError
+from keeper.errors import KeeperError, ProgramError
 from keeper.snapshot import MarketSnapshot, Snapshot
 
 
@@ -107,6 +107,8 @@ def _settle(
         # Nothing to settle now: look again when the pool changes or a period passes.
         later = snap.now_ts + fund.revenue_settle_period_seconds
         waits.append(Wait("settle", index, exc.info.name, later))
+    except KeeperError as exc:
+        waits.append(Wait("settle", index, str(exc), None))
 
 
 def _withdraw(
@@ -132,6 +134,8 @@ def _withdraw(
         plans.append(planner.withdraw(snap, operator, m.market_index))
     except ProgramError as exc:
         waits.append(Wait("withdraw", m.market_index, exc.info.name, None))
+    except KeeperError as exc:  # e.g. no wallet to receive the tokens: fix, then retry
+        waits.append(Wait("withdraw", m.market_index, str(exc), None))
 
 
 def _request(
@@ -159,3 +163,5 @@ def _request(
         plans.append(planner.unstake(snap, operator, m.market_index, amount))
     except ProgramError as exc:
         waits.append(Wait("request", m.market_index, exc.info.name, None))
+    except KeeperError as exc:
+        waits.append(Wait("request", m.market_index, str(exc), None))

@@ -146,3 +146,12 @@ def test_no_request_while_one_is_pending(planner: Planner) -> None:
     policy = KeeperPolicy(settle=False, withdraw=False, request=RequestPolicy.UNSTAKE_ALL)
     decision = decide(snapshot(request_shares=10, request_ts=NOW), ALICE, policy, planner)
     assert decision.plans == () and decision.waits == ()
+
+
+def test_an_action_that_cannot_be_planned_does_not_block_the_others(planner: Planner) -> None:
+    matured = snapshot(request_shares=400_000_000, request_ts=NOW - COOLDOWN)
+    no_wallet = dataclasses.replace(matured, wallets=())
+    decision = decide(no_wallet, ALICE, KeeperPolicy(), planner)
+    assert [p.action for p in decision.plans] == ["settle"]
+    (wait,) = [w for w in decision.waits if w.action == "withdraw"]
+    assert "no token account" in wait.reason
