@@ -96,3 +96,36 @@ async def test_tampered_answers_are_refused(
     src.accounts[CLOCK] = dataclasses.replace(src.accounts[CLOCK], data=b"\x00" * 12)
     with pytest.raises(RpcError, match="Clock sysvar"):
         await fetch_snapshot(src, codec, SnapshotRequest((0,)))
+
+
+async def test_unreachable_provider_is_a_redacted_rpc_error(codec: AccountCodec) -> None:
+    from keeper.rpc import SolanaRpcSource
+
+    source = SolanaRpcSource("http://127.0.0.1:9/?api-key=TOPSECRETKEY123", timeout_seconds=2)
+    try:
+        with pytest.raises(RpcError) as info:
+            await fetch_snapshot(source, codec, SnapshotRequest((0,)))
+    finally:
+        await source.close()
+    assert "TOPSECRETKEY123" not in str(info.value)
+    assert "127.0.0.1:9" in str(info.value)
+
+
+async def test_garbage_answer_is_an_rpc_error(codec: AccountCodec) -> None:
+    import httpx
+
+    from keeper.rpc import SolanaRpcSource
+
+    def garbage(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"jsonrpc": "2.0", "id": 0, "result": {"value": "nonsense"}}
+        )
+
+    source = SolanaRpcSource("http://rpc.invalid/?token=abcdefabcdef123456")
+    source.client._provider.session = httpx.AsyncClient(transport=httpx.MockTransport(garbage))
+    try:
+        with pytest.raises(RpcError, match="unusable answer") as info:
+            await fetch_snapshot(source, codec, SnapshotRequest((0,)))
+    finally:
+        await source.close()
+    assert "abcdefabcdef123456" not in str(info.value)
