@@ -23,6 +23,7 @@ from keeper import __version__
 from keeper.actions import Plan
 from keeper.addresses import DriftAddresses
 from keeper.codec import AccountCodec
+from keeper.daemon import InsuranceFundKeeper, load_keeper_config
 from keeper.errors import KeeperError
 from keeper.fmt import (
     format_amount,
@@ -100,10 +101,6 @@ def _snapshot_at(trace: Trace, codec: AccountCodec, step_index: int | None) -> t
             accounts = (a.raw() for a in world.values() if a.has_data)
             return build_snapshot(accounts, codec, slot=slot, now_ts=now_ts), label
     raise UsageError(f"{trace.name}: step {step_index} not found")
-
-
-def _labels(trace: Trace) -> dict[str, str]:
-    return dict(trace.labels)
 
 
 def _market_rows(markets: Sequence[MarketStatus], now_ts: int) -> str:
@@ -206,7 +203,7 @@ def _inspect(args: argparse.Namespace) -> int:
     print(_market_rows(markets, snap.now_ts))
     print()
     decimals = {m.market_index: m.decimals for m in markets}
-    print(_stake_rows(stakes, _labels(trace), decimals) if stakes else "no stakes")
+    print(_stake_rows(stakes, dict(trace.labels), decimals) if stakes else "no stakes")
     print()
     print("invariants: all hold" if not findings else "\n".join(str(f) for f in findings))
     return 0
@@ -427,8 +424,6 @@ async def run_cluster_command(
 
 
 def _keeper(args: argparse.Namespace) -> int:
-    from keeper.daemon import InsuranceFundKeeper, load_keeper_config
-
     config = load_keeper_config(
         Path(args.config_file), url_override=args.url, keypair_override=args.keypair
     )
@@ -459,7 +454,7 @@ def _keeper(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keeper_once(keeper: Any, as_json: bool) -> int:
+async def _keeper_once(keeper: InsuranceFundKeeper, as_json: bool) -> int:
     try:
         report = await keeper.run_once()
     finally:
