@@ -128,7 +128,7 @@ async def serve(args: argparse.Namespace, models: ModelFactory | None = None) ->
     print(f"Drift:         {drift}", flush=True)
     clock = "manual" if args.manual_slots else f"{args.slot_ms} ms"
     for label, path in sorted(keypairs.items()):
-        print(f"Keypair {label + ':':<14}{path}", flush=True)
+        print(f"{'Keypair ' + label + ':':<24}{path}", flush=True)
     print(f"Slots:         {clock}; Ctrl-C to stop", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
