@@ -24,7 +24,7 @@ from keeper.addresses import DriftAddresses
 from keeper.decide import Decision, KeeperPolicy, RequestPolicy, decide
 from keeper.errors import ConfigError, KeeperError
 from keeper.profile import DRIFT_MAINNET, ProgramProfile, profile_from_mapping
-from keeper.redact import redact_url
+from keeper.redact import redact_text, redact_url
 from keeper.session import Outcome, Session
 from keeper.solana_config import load_cli_config, load_keypair, resolve_url, websocket_url_for
 from keeper.tx import FeePolicy
@@ -267,6 +267,10 @@ class InsuranceFundKeeper:
                 except KeeperError as exc:
                     self.metrics.last_error = str(exc)
                     log.warning("pass failed", error=str(exc))
+                    sleep_for = self.config.poll_interval_seconds
+                except Exception as exc:  # a daemon outlives surprises; it reports them
+                    self.metrics.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("pass crashed", error=redact_text(self.metrics.last_error))
                     sleep_for = self.config.poll_interval_seconds
                 await self._sleep(stop, sleep_for)
         finally:

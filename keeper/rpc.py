@@ -23,7 +23,7 @@ from solders.sysvar import CLOCK
 from keeper.addresses import DriftAddresses
 from keeper.codec import AccountCodec, RawAccount, decode_token_account
 from keeper.errors import DecodeError, RpcError
-from keeper.redact import redact_text, redact_url
+from keeper.redact import describe_exception, redact_url
 from keeper.snapshot import Snapshot, build_snapshot
 
 MAX_ACCOUNTS_PER_CALL = 100
@@ -87,12 +87,12 @@ class SolanaRpcSource:
                 )
             except SolanaRpcException as exc:
                 raise RpcError(
-                    f"{redact_url(self.url)}: getMultipleAccounts failed: {redact_text(str(exc))}"
+                    f"{redact_url(self.url)}: getMultipleAccounts failed: {describe_exception(exc)}"
                 ) from None
             except Exception as exc:  # httpx / solders parse errors: the answer is unusable
                 raise RpcError(
                     f"{redact_url(self.url)}: getMultipleAccounts returned an unusable answer: "
-                    f"{type(exc).__name__}: {redact_text(str(exc))}"
+                    f"{type(exc).__name__}: {describe_exception(exc)}"
                 ) from None
         values = resp.value
         if len(values) != len(addresses):

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from solana.exceptions import SolanaRpcException
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Commitment
+from solana.rpc.core import RPCException
 from solana.rpc.types import TxOpts
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
@@ -29,7 +31,7 @@ from solders.transaction import VersionedTransaction
 
 from keeper.errors import ErrorTable, KeeperError, ProgramError, ProgramErrorInfo, RpcError
 from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
-from keeper.redact import redact_text, redact_url
+from keeper.redact import describe_exception, redact_text, redact_url
 
 _CUSTOM_CODE = re.compile(r"Custom\((?:InstructionErrorCustom\()?(\d+)\)")
 _FAILED_LINE = re.compile(r"^Program (\w+) failed: (.*)$")
@@ -151,6 +153,7 @@ class TxSender:
         commitment: str = "confirmed",
         resend_interval_seconds: float = 2.0,
         poll_interval_seconds: float = 0.4,
+        max_poll_failures: int = 20,
     ) -> None:
         self.client = client
         self.program_id = program_id
@@ -158,6 +161,7 @@ class TxSender:
         self.commitment = Commitment(commitment)
         self.resend_interval_seconds = resend_interval_seconds
         self.poll_interval_seconds = poll_interval_seconds
+        self.max_poll_failures = max_poll_failures
 
     def _where(self) -> str:
         return redact_url(str(getattr(self.client._provider, "endpoint_uri", "rpc")))
@@ -165,9 +169,9 @@ class TxSender:
     async def latest_blockhash(self) -> tuple[Hash, int]:
         try:
             resp = await self.client.get_latest_blockhash(self.commitment)
-        except SolanaRpcException as exc:
+        except (SolanaRpcException, RPCException) as exc:
             raise RpcError(
-                f"{self._where()}: getLatestBlockhash failed: {redact_text(str(exc))}"
+                f"{self._where()}: getLatestBlockhash failed: {describe_exception(exc)}"
             ) from None
         return resp.value.blockhash, resp.value.last_valid_block_height
 
@@ -176,9 +180,9 @@ class TxSender:
             resp = await self.client.simulate_transaction(
                 tx, sig_verify=True, commitment=self.commitment
             )
-        except SolanaRpcException as exc:
+        except (SolanaRpcException, RPCException) as exc:
             raise RpcError(
-                f"{self._where()}: simulateTransaction failed: {redact_text(str(exc))}"
+                f"{self._where()}: simulateTransaction failed: {describe_exception(exc)}"
             ) from None
         value = resp.value
         logs = tuple(value.logs or ())
@@ -201,20 +205,39 @@ class TxSender:
         opts = TxOpts(skip_preflight=True, preflight_commitment=self.commitment, max_retries=0)
         loop = asyncio.get_running_loop()
         last_sent = -1e9
+        poll_failures = 0
         while True:
             now = loop.time()
             if now - last_sent >= self.resend_interval_seconds:
                 try:
                     await self.client.send_raw_transaction(raw, opts)
-                except SolanaRpcException as exc:
-                    text = str(exc)
+                except (SolanaRpcException, RPCException) as exc:
+                    # A re-send of a transaction that already landed is not an error.
+                    text = describe_exception(exc)
                     if "AlreadyProcessed" not in text and "already been processed" not in text:
                         raise RpcError(
-                            f"{self._where()}: sendTransaction failed: {redact_text(text)}"
+                            f"{self._where()}: sendTransaction failed: {describe_exception(exc)}"
                         ) from None
                 last_sent = now
-            statuses = await self.client.get_signature_statuses([signature])
-            status = statuses.value[0]
+            try:
+                statuses = await self.client.get_signature_statuses([signature])
+                status = statuses.value[0]
+                height = (
+                    None
+                    if status is not None
+                    else (await self.client.get_block_height(self.commitment)).value
+                )
+                poll_failures = 0
+            except (SolanaRpcException, RPCException, httpx.HTTPError, OSError) as exc:
+                # A flaky provider must not lose track of a sent transaction: keep polling.
+                poll_failures += 1
+                if poll_failures > self.max_poll_failures:
+                    raise RpcError(
+                        f"{self._where()}: cannot confirm {signature} after {poll_failures} failed "
+                        f"status polls ({describe_exception(exc)}); it may or may not have landed"
+                    ) from None
+                await asyncio.sleep(self.poll_interval_seconds)
+                continue
             if status is not None:
                 if status.err is not None:
                     logs = await self._logs(signature)
@@ -225,8 +248,7 @@ class TxSender:
                 )
                 if any(w in level for w in wanted):
                     return Confirmed(signature, status.slot, tuple(await self._logs(signature)))
-            height = (await self.client.get_block_height(self.commitment)).value
-            if height > last_valid_block_height:
+            elif height is not None and height > last_valid_block_height:
                 raise TransactionExpired(
                     f"transaction {signature} was not confirmed before its blockhash expired "
                     f"(block height {height} > {last_valid_block_height}); nothing was changed"
@@ -238,7 +260,7 @@ class TxSender:
             resp = await self.client.get_transaction(
                 signature, commitment=self.commitment, max_supported_transaction_version=0
             )
-        except SolanaRpcException:
+        except (SolanaRpcException, RPCException):
             return []
         if resp.value is None or resp.value.transaction.meta is None:
             return []
