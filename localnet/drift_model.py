@@ -23,9 +23,11 @@ from keeper.codec import (
     USER_STATS_SIZE,
     AccountCodec,
     DriftView,
+    Mint,
     RawAccount,
     State,
     TokenAccount,
+    decode_mint,
     decode_token_account,
 )
 from keeper.constraints import Meta, check_accounts
@@ -46,6 +48,7 @@ from localnet.model import (
     program_data,
     program_log,
     token_transfer,
+    token_transfer_checked,
 )
 
 SUPPORTED = (
@@ -105,6 +108,8 @@ class _Decoded:
     name: str
     args: dict[str, int]
     metas: dict[str, AccountMeta]
+    #: accounts after the IDL's: [mint] [transfer-hook metas] for token transfers
+    remaining: tuple[AccountMeta, ...] = ()
 
 
 class DriftModel:
@@ -162,7 +167,8 @@ class DriftModel:
         metas = ctx.instruction.accounts
         if len(metas) < len(spec.accounts):
             raise _Fail(ACCOUNT_NOT_ENOUGH_KEYS, (self._anchor_line(ACCOUNT_NOT_ENOUGH_KEYS),))
-        return _Decoded(name, args, {m.name: metas[i] for i, m in enumerate(spec.accounts)})
+        roles = {m.name: metas[i] for i, m in enumerate(spec.accounts)}
+        return _Decoded(name, args, roles, tuple(metas[len(spec.accounts) :]))
 
     def _raw(self, ctx: InstructionContext, address: Pubkey) -> RawAccount:
         acc: Account = ctx.accounts[address]
@@ -233,10 +239,10 @@ class DriftModel:
         if d.name == "initializeInsuranceFundStake":
             return self._init_stake(d, ctx, accounts, now)
         effect = predict(d.name, accounts, d.args, now, self.profile, check_token_balances=False)
-        return self._apply(effect, accounts, ctx)
+        return self._apply(effect, accounts, ctx, self._transfer_mint(d, ctx))
 
     def _apply(
-        self, effect: Effect, accounts: IfAccounts, ctx: InstructionContext
+        self, effect: Effect, accounts: IfAccounts, ctx: InstructionContext, mint: Mint | None
     ) -> tuple[list[AccountWrite | Invoke], list[str]]:
         out: list[AccountWrite | Invoke] = []
         before = {
@@ -255,12 +261,22 @@ class DriftModel:
         other_moves = [m for m in effect.transfers if m.source != spot_vault]
         # The program logs the settle's events, makes its transfer, then the stake's.
         logs += [program_data(self.events.encode(e)) for e in settle_events]
-        out += [self._transfer(m, accounts, ctx) for m in settle_moves if m.amount > 0]
+        out += [self._transfer(m, accounts, mint) for m in settle_moves if m.amount > 0]
         logs += [program_data(self.events.encode(e)) for e in stake_events]
-        out += [self._transfer(m, accounts, ctx) for m in other_moves]
+        out += [self._transfer(m, accounts, mint) for m in other_moves]
         return out, logs
 
-    def _transfer(self, move: TokenMove, accounts: IfAccounts, ctx: InstructionContext) -> Invoke:
+    def _transfer_mint(self, d: _Decoded, ctx: InstructionContext) -> Mint | None:
+        """The program pops the first remaining account and, if it is a mint, transfers
+        with `transfer_checked` (what Token-2022 mints need); otherwise a plain transfer."""
+        if not d.remaining:
+            return None
+        try:
+            return decode_mint(self._raw(ctx, d.remaining[0].pubkey))
+        except DecodeError:
+            return None
+
+    def _transfer(self, move: TokenMove, accounts: IfAccounts, mint: Mint | None) -> Invoke:
         market = accounts.market
         vaults = {market.vault, market.insurance_fund.vault}
         if move.source in vaults:
@@ -271,9 +287,20 @@ class DriftModel:
         else:
             assert accounts.user_token is not None
             authority, seeds = accounts.user_token.owner, ()
-        ix = token_transfer(
-            move.source, move.destination, authority, move.amount, market.token_program
-        )
+        if mint is not None:
+            ix = token_transfer_checked(
+                move.source,
+                mint.address,
+                move.destination,
+                authority,
+                move.amount,
+                mint.decimals,
+                market.token_program,
+            )
+        else:
+            ix = token_transfer(
+                move.source, move.destination, authority, move.amount, market.token_program
+            )
         return Invoke(ix, seeds)
 
     def _create(

@@ -31,7 +31,7 @@ from keeper.codec import (
     encode_token_account,
 )
 from keeper.idl import load_idl
-from keeper.profile import SPL_TOKEN_PROGRAM_ID, ProgramProfile
+from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "drift-accounts.json"
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
@@ -63,6 +63,12 @@ class MarketSpec:
     optimal_borrow_rate: int = 100_000
     max_borrow_rate: int = 1_000_000
     min_borrow_rate: int = 0
+    #: the market's mint lives in Token-2022 (token_program_flag bit 0), like PYUSD
+    token_2022: bool = False
+
+    @property
+    def token_program(self) -> Pubkey:
+        return TOKEN_2022_PROGRAM_ID if self.token_2022 else SPL_TOKEN_PROGRAM_ID
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,7 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
         mints[m.market_index] = mint
         blank_mint = Mint(
             mint,
-            SPL_TOKEN_PROGRAM_ID,
+            m.token_program,
             mint_authority.pubkey(),
             supplies[m.market_index],
             m.decimals,
@@ -173,12 +179,12 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             None,
             bytes(82),
         )
-        put(mint, SPL_TOKEN_PROGRAM_ID, encode_mint(blank_mint), f"mint-{m.symbol.lower()}")
+        put(mint, m.token_program, encode_mint(blank_mint), f"mint-{m.symbol.lower()}")
         for vault, label in (
             (pdas.spot_market_vault(m.market_index), f"spotMarketVault{m.market_index}"),
             (pdas.insurance_fund_vault(m.market_index), f"insuranceFundVault{m.market_index}"),
         ):
-            put(vault, SPL_TOKEN_PROGRAM_ID, _token_account(vault, mint, signer, 0), label)
+            put(vault, m.token_program, _token_account(vault, mint, signer, 0), label)
         template = templates["SpotMarketQuote" if m.market_index == 0 else "SpotMarketNonQuote"]
         address = pdas.spot_market(m.market_index)
         view = codec.decode_spot_market(
@@ -225,6 +231,7 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             min_borrow_rate=m.min_borrow_rate,
             decimals=m.decimals,
             market_index=m.market_index,
+            token_program_flag=1 if m.token_2022 else 0,
         )
         data = bytearray(codec.encode(view))
         layout.write("SpotMarket", data, "name", m.symbol.encode()[:32].ljust(32, b" "))
@@ -236,10 +243,11 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
         keypairs[staker.label] = kp
         put(kp.pubkey(), SYSTEM_PROGRAM_ID, b"", staker.label, lamports=staker.lamports)
         for idx, amount in staker.token_amounts:
-            ata = associated_token_address(kp.pubkey(), mints[idx], SPL_TOKEN_PROGRAM_ID)
+            program = spec.markets[idx].token_program
+            ata = associated_token_address(kp.pubkey(), mints[idx], program)
             put(
                 ata,
-                SPL_TOKEN_PROGRAM_ID,
+                program,
                 _token_account(ata, mints[idx], kp.pubkey(), amount),
                 f"{staker.label}.token{idx}",
             )
