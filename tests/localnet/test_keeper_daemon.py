@@ -140,3 +140,33 @@ def test_bad_keeper_config(tmp_path: Path, body: str, message: str) -> None:
     path.write_text('[cluster]\nurl = "l"\n' + body if not body.startswith("[keeper\n") else body)
     with pytest.raises(ConfigError, match=message):
         load_keeper_config(path)
+
+
+def test_daemon_survives_a_crashing_pass(net: EmbeddedLocalnet, tmp_path: Path) -> None:
+    cfg = load_keeper_config(
+        write_config(net, tmp_path, idle_refresh_seconds=0.1, poll_interval_seconds=0.1)
+    )
+    keeper = InsuranceFundKeeper.from_config(cfg)
+    real = keeper.run_once
+    calls = {"n": 0}
+
+    async def flaky() -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in a pass")
+        return await real()
+
+    keeper.run_once = flaky  # type: ignore[method-assign]
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(keeper.run(stop)), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while keeper.metrics.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert keeper.metrics.passes >= 1 and calls["n"] >= 2
+        assert "RuntimeError: a bug in a pass" in keeper.metrics.last_error
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
