@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -26,6 +27,21 @@ START_TS = 1_767_225_600
 def net(tmp_path: Path) -> Iterator[EmbeddedLocalnet]:
     with EmbeddedLocalnet(DRIFT_MAINNET, tmp_path / "keys", start_ts=START_TS) as n:
         yield n
+
+
+@contextlib.contextmanager
+def running(keeper: InsuranceFundKeeper) -> Iterator[asyncio.AbstractEventLoop]:
+    """The daemon loop in its own thread and event loop, stopped (and joined) on exit."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(keeper.run(stop)), daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        assert not thread.is_alive(), "the keeper did not stop"
 
 
 def write_config(net: EmbeddedLocalnet, tmp_path: Path, **keeper: object) -> Path:
@@ -93,11 +109,7 @@ def test_daemon_loop_reacts_to_the_clock(
         write_config(net, tmp_path, idle_refresh_seconds=0.2, poll_interval_seconds=0.2)
     )
     keeper = InsuranceFundKeeper.from_config(cfg)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(keeper.run(stop)), daemon=True)
-    thread.start()
-    try:
+    with running(keeper) as loop:
         deadline = time.monotonic() + 20
         while keeper.metrics.passes < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -119,10 +131,6 @@ def test_daemon_loop_reacts_to_the_clock(
         assert "drift_if_keeper_pubsub_connected 1" in text
         assert httpx.get(f"http://127.0.0.1:{port}/nope").status_code == 404
         loop.call_soon_threadsafe(server.close)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-    assert not thread.is_alive()
 
 
 @pytest.mark.parametrize(
@@ -157,16 +165,9 @@ def test_daemon_survives_a_crashing_pass(net: EmbeddedLocalnet, tmp_path: Path) 
         return await real()
 
     keeper.run_once = flaky  # type: ignore[method-assign]
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(keeper.run(stop)), daemon=True)
-    thread.start()
-    try:
+    with running(keeper):
         deadline = time.monotonic() + 10
         while keeper.metrics.passes < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert keeper.metrics.passes >= 1 and calls["n"] >= 2
         assert "RuntimeError: a bug in a pass" in keeper.metrics.last_error
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
