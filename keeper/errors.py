@@ -114,6 +114,13 @@ SPL_TOKEN_ERRORS: dict[int, tuple[str, str]] = {
 
 # What an IF error means for a staker, and what to do about it.
 EXPLANATIONS: dict[int, str] = {
+    101: (
+        "The program at this id does not dispatch this instruction. Drift v2 commented out "
+        "every instruction in v2.162 (April 2026); use the profile of a live deployment "
+        "(a fork's program id) or a build that still serves the Insurance Fund."
+    ),
+    3006: "An account the program writes was passed read-only.",
+    3010: "A required signature is missing.",
     6002: "The amount must be greater than zero.",
     6024: "The exchange has paused withdrawals; settles and unstakes are blocked until it resumes.",
     6065: "An account was passed with the wrong permissions (the spot market must be writable).",
@@ -157,7 +164,7 @@ class ErrorTable:
             return ProgramErrorInfo(code, name, msg, EXPLANATIONS.get(code, ""))
         if code in ANCHOR_ERRORS:
             name, msg = ANCHOR_ERRORS[code]
-            return ProgramErrorInfo(code, name, msg)
+            return ProgramErrorInfo(code, name, msg, EXPLANATIONS.get(code, ""))
         return ProgramErrorInfo(code, f"Unknown({code})", "unknown program error code")
 
     def spl_token(self, code: int) -> ProgramErrorInfo:

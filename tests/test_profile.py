@@ -80,6 +80,8 @@ def test_idl_errors_and_bad_idl(tmp_path: Path) -> None:
     assert info.name == "TryingToRemoveLiquidityTooFast"
     assert "cooldown" in info.describe()
     assert idl.errors.lookup(3006).name == "AccountNotMutable"
+    frozen = idl.errors.lookup(101).describe()
+    assert "InstructionFallbackNotFound" in frozen and "v2.162" in frozen
     assert idl.errors.spl_token(1).name == "SplToken.InsufficientFunds"
     broken = tmp_path / "broken.json"
     broken.write_text("{}")
