@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from keeper.actions import Planner
 from keeper.codec import AccountCodec, decode_token_account
 from keeper.decide import KeeperPolicy, RequestPolicy, decide
-from keeper.effects import IfAccounts, predict
+from keeper.effects import ACCOUNT_ROLES, IfAccounts, predict
 from keeper.goldentrace import load_all, replay_world
 from keeper.idl import load_idl
 from keeper.ifmath import Rejected
@@ -60,15 +60,6 @@ def main() -> int:
     market_view = codec.decode_spot_market(market_raw)
 
     steps = []
-    roles = {
-        "state": "state",
-        "spotMarket": "market",
-        "insuranceFundVault": "if_vault",
-        "spotMarketVault": "spot_vault",
-        "insuranceFundStake": "stake",
-        "userStats": "user_stats",
-        "userTokenAccount": "user_token",
-    }
     for trace in traces:
         for step in trace.instruction_steps():
             if step.instruction in ("initializeUserStats", "initializeInsuranceFundStake"):
@@ -85,7 +76,7 @@ def main() -> int:
                 )
             bundle = {
                 kind: views.get(step.meta(role).pubkey)
-                for role, kind in roles.items()
+                for role, kind in ACCOUNT_ROLES.items()
                 if any(m.role == role for m in step.accounts)
             }
             steps.append((step.instruction, bundle, step.args, step.clock.unix_timestamp))

@@ -50,6 +50,20 @@ class IfAccounts:
     user_token: TokenAccount | None = None
 
 
+#: IDL account role → the IfAccounts field that holds its decoded view.
+ACCOUNT_ROLES: dict[str, str] = {
+    "state": "state",
+    "spotMarket": "market",
+    "insuranceFundStake": "stake",
+    "userStats": "user_stats",
+    "insuranceFundVault": "if_vault",
+    "spotMarketVault": "spot_vault",
+    "userTokenAccount": "user_token",
+}
+#: the roles that are token accounts (the rest are Drift accounts)
+TOKEN_ROLES = frozenset({"insuranceFundVault", "spotMarketVault", "userTokenAccount"})
+
+
 @dataclass(frozen=True)
 class TokenMove:
     source: Pubkey

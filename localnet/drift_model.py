@@ -31,7 +31,15 @@ from keeper.codec import (
     decode_token_account,
 )
 from keeper.constraints import Meta, check_accounts
-from keeper.effects import Effect, IfAccounts, TokenMove, predict, predict_initialize_user_stats
+from keeper.effects import (
+    ACCOUNT_ROLES,
+    TOKEN_ROLES,
+    Effect,
+    IfAccounts,
+    TokenMove,
+    predict,
+    predict_initialize_user_stats,
+)
 from keeper.errors import DecodeError
 from keeper.events import EventCodec
 from keeper.idl import DriftIdl, load_idl
@@ -209,19 +217,11 @@ class DriftModel:
 
     def _accounts(self, d: _Decoded, ctx: InstructionContext) -> IfAccounts:
         views: dict[str, object] = {}
-        kinds = {
-            "state": ("state", self._drift),
-            "spotMarket": ("market", self._drift),
-            "insuranceFundStake": ("stake", self._drift),
-            "userStats": ("user_stats", self._drift),
-            "insuranceFundVault": ("if_vault", self._token),
-            "spotMarketVault": ("spot_vault", self._token),
-            "userTokenAccount": ("user_token", self._token),
-        }
-        for role, (kind, decode) in kinds.items():
+        for role, kind in ACCOUNT_ROLES.items():
             if role == "insuranceFundStake" and d.name == "initializeInsuranceFundStake":
                 continue  # the account this instruction creates
             if role in d.metas:
+                decode = self._token if role in TOKEN_ROLES else self._drift
                 views[kind] = decode(ctx, d.metas[role], role)
         return IfAccounts(**views)  # type: ignore[arg-type]
 

@@ -15,21 +15,11 @@ from solders.pubkey import Pubkey
 from keeper.addresses import DriftAddresses
 from keeper.codec import AccountCodec, TokenAccount, decode_token_account, encode_token_account
 from keeper.constraints import Meta, check_accounts
-from keeper.effects import Effect, IfAccounts, predict, predict_initialize_user_stats
+from keeper.effects import ACCOUNT_ROLES, Effect, IfAccounts, predict, predict_initialize_user_stats
 from keeper.goldentrace import InstructionStep, Trace, TraceAccount
 from keeper.ifmath import Rejected, TokenRejected
 from keeper.profile import ProgramProfile
 from localnet.genesis import rent_exempt_lamports
-
-ROLE_KINDS = {
-    "state": "state",
-    "spotMarket": "market",
-    "insuranceFundVault": "if_vault",
-    "spotMarketVault": "spot_vault",
-    "insuranceFundStake": "stake",
-    "userStats": "user_stats",
-    "userTokenAccount": "user_token",
-}
 
 
 def _decode_role(step: InstructionStep, role: str, codec: AccountCodec) -> object | None:
@@ -46,7 +36,7 @@ def _decode_role(step: InstructionStep, role: str, codec: AccountCodec) -> objec
 
 
 def accounts_of(step: InstructionStep, codec: AccountCodec) -> IfAccounts:
-    views = {kind: _decode_role(step, role, codec) for role, kind in ROLE_KINDS.items()}
+    views = {kind: _decode_role(step, role, codec) for role, kind in ACCOUNT_ROLES.items()}
     return IfAccounts(**views)  # type: ignore[arg-type]
 
 
