@@ -9,6 +9,7 @@ until the earliest of those times or until an account changes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
@@ -80,6 +81,28 @@ def decide(snap: Snapshot, operator: Pubkey, policy: KeeperPolicy, planner: Plan
     return Decision(tuple(plans), tuple(waits))
 
 
+def _attempt(
+    action: str,
+    market_index: int,
+    make_plan: Callable[[], Plan],
+    plans: list[Plan],
+    waits: list[Wait],
+    retry_at_ts: int | None = None,
+) -> None:
+    """Plan an action, or record why it waits.
+
+    A predicted program error waits until `retry_at_ts` (or a change). Any other
+    planning error (e.g. no wallet to receive tokens) waits for a change; either way
+    the other actions of the pass go ahead.
+    """
+    try:
+        plans.append(make_plan())
+    except ProgramError as exc:
+        waits.append(Wait(action, market_index, exc.info.name, retry_at_ts))
+    except KeeperError as exc:
+        waits.append(Wait(action, market_index, str(exc), None))
+
+
 def _settle(
     snap: Snapshot,
     m: MarketSnapshot,
@@ -101,14 +124,9 @@ def _settle(
     if snap.now_ts < next_ts:
         waits.append(Wait("settle", index, "next settle time", next_ts))
         return
-    try:
-        plans.append(planner.settle(snap, payer, index))
-    except ProgramError as exc:
-        # Nothing to settle now: look again when the pool changes or a period passes.
-        later = snap.now_ts + fund.revenue_settle_period_seconds
-        waits.append(Wait("settle", index, exc.info.name, later))
-    except KeeperError as exc:
-        waits.append(Wait("settle", index, str(exc), None))
+    # Nothing to settle now: look again when the pool changes or a period passes.
+    later = snap.now_ts + fund.revenue_settle_period_seconds
+    _attempt("settle", index, lambda: planner.settle(snap, payer, index), plans, waits, later)
 
 
 def _withdraw(
@@ -130,12 +148,8 @@ def _withdraw(
     if not ifmath.withdraw_utilization_ok(m.market, planner.profile.withdraw_utilization_limit):
         waits.append(Wait("withdraw", m.market_index, "utilization above the withdraw limit", None))
         return
-    try:
-        plans.append(planner.withdraw(snap, operator, m.market_index))
-    except ProgramError as exc:
-        waits.append(Wait("withdraw", m.market_index, exc.info.name, None))
-    except KeeperError as exc:  # e.g. no wallet to receive the tokens: fix, then retry
-        waits.append(Wait("withdraw", m.market_index, str(exc), None))
+    index = m.market_index
+    _attempt("withdraw", index, lambda: planner.withdraw(snap, operator, index), plans, waits)
 
 
 def _request(
@@ -159,9 +173,5 @@ def _request(
         amount = max(value - policy.max_stake_amount, 0)
     if amount is not None and amount < max(policy.min_request_amount, 1):
         return
-    try:
-        plans.append(planner.unstake(snap, operator, m.market_index, amount))
-    except ProgramError as exc:
-        waits.append(Wait("request", m.market_index, exc.info.name, None))
-    except KeeperError as exc:
-        waits.append(Wait("request", m.market_index, str(exc), None))
+    index = m.market_index
+    _attempt("request", index, lambda: planner.unstake(snap, operator, index, amount), plans, waits)
