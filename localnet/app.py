@@ -18,14 +18,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from solders.account import Account
 from solders.pubkey import Pubkey
 
 from keeper.errors import ConfigError
 from keeper.profile import get_profile
 from localnet.cluster import Cluster, ClusterConfig, ClusterError
 from localnet.drift_model import DriftModel
-from localnet.genesis import GenesisSpec, build_genesis, write_keypair_files
+from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files
 from localnet.model import ProgramModel
 from localnet.server import LocalnetServer
 
@@ -85,10 +84,7 @@ def load_genesis(cluster: Cluster, args: argparse.Namespace) -> dict[str, Path]:
     """Write the Drift genesis into the cluster; returns the keypair files written."""
     profile = get_profile(args.profile).with_program_id(args.program_id)
     genesis = build_genesis(GenesisSpec(created_ts=cluster.unix_timestamp), profile)
-    for address, acc in genesis.accounts.items():
-        cluster.set_account(
-            address, Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
-        )
+    install_genesis(cluster, genesis)
     return write_keypair_files(genesis, args.keypairs_dir)
 
 

@@ -16,12 +16,11 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from solders.account import Account
 
 from keeper.profile import ProgramProfile
 from localnet.cluster import Cluster, ClusterConfig
 from localnet.drift_model import DriftModel
-from localnet.genesis import GenesisSpec, build_genesis, write_keypair_files
+from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files
 from localnet.server import LocalnetServer
 
 
@@ -43,10 +42,7 @@ class EmbeddedLocalnet:
         else:
             cluster.register_model(DriftModel(profile))
         genesis = build_genesis(spec or GenesisSpec(created_ts=start_ts), profile)
-        for address, acc in genesis.accounts.items():
-            cluster.set_account(
-                address, Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
-            )
+        install_genesis(cluster, genesis)
         self.keys = write_keypair_files(genesis, keypairs_dir)
         self.genesis = genesis
         self.real_program = bool(program)

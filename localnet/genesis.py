@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -32,6 +33,7 @@ from keeper.codec import (
 )
 from keeper.idl import load_idl
 from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
+from localnet.cluster import Cluster
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "drift-accounts.json"
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
@@ -252,6 +254,14 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
                 f"{staker.label}.token{idx}",
             )
     return Genesis(accounts=accounts, keypairs=keypairs, labels=labels, mints=mints)
+
+
+def install_genesis(cluster: Cluster, genesis: Genesis) -> None:
+    """Write every genesis account into a running cluster."""
+    for address, acc in genesis.accounts.items():
+        cluster.set_account(
+            address, Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
+        )
 
 
 def _retarget(template: bytes, address: Pubkey, codec: AccountCodec) -> bytes:
