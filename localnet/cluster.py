@@ -561,15 +561,23 @@ class Cluster:
             return False
         return bytes(nonce.data[40:72]) == bytes(msg.recent_blockhash)
 
+    def _admit(self, tx: VersionedTransaction, *, sig_verify: bool) -> LoadedMessage | TxOutcome:
+        """Checks before execution (signatures, blockhash, duplicates, accounts); a
+        refused transaction comes back as its outcome."""
+        err = self.check_transaction(tx, sig_verify=sig_verify)
+        if err is None:
+            loaded = self.load_message(tx)
+            if isinstance(loaded, LoadedMessage):
+                return loaded
+            err = loaded
+        return TxOutcome(tx.signatures[0], ExecutionResult(err, False))
+
     def send_transaction(self, tx: VersionedTransaction, *, sig_verify: bool = True) -> TxOutcome:
         """Process a transaction in the current block, as the leader would."""
+        loaded = self._admit(tx, sig_verify=sig_verify)
+        if isinstance(loaded, TxOutcome):
+            return loaded
         signature = tx.signatures[0]
-        err = self.check_transaction(tx, sig_verify=sig_verify)
-        if err is not None:
-            return TxOutcome(signature, ExecutionResult(err, False))
-        loaded = self.load_message(tx)
-        if not isinstance(loaded, LoadedMessage):
-            return TxOutcome(signature, ExecutionResult(loaded, False))
         result = self.executor.execute(tx, loaded, self.clock(), commit=True)
         if not result.landed:
             return TxOutcome(signature, result, None, loaded)
@@ -624,13 +632,10 @@ class Cluster:
                     list(msg.instructions),
                 )
             tx = VersionedTransaction.populate(msg, list(tx.signatures))
+        loaded = self._admit(tx, sig_verify=sig_verify)
+        if isinstance(loaded, TxOutcome):
+            return loaded
         signature = tx.signatures[0]
-        err = self.check_transaction(tx, sig_verify=sig_verify)
-        if err is not None:
-            return TxOutcome(signature, ExecutionResult(err, False))
-        loaded = self.load_message(tx)
-        if not isinstance(loaded, LoadedMessage):
-            return TxOutcome(signature, ExecutionResult(loaded, False))
         result = self.executor.execute(tx, loaded, self.clock(), commit=False)
         return TxOutcome(signature, result, None, loaded)
 

@@ -118,28 +118,24 @@ def config_object(params: list[Any], index: int) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None}
 
 
-def parse_pubkey(value: Any) -> Pubkey:
+def _parse_base58(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str):
-        raise invalid_params("Invalid params: expected a base-58 public key string.")
+        raise invalid_params(f"Invalid params: expected a base-58 {what} string.")
     try:
         raw = b58decode(value)
     except EncodingError as exc:
         raise invalid_params("Invalid param: Invalid") from exc
-    if len(raw) != 32:
+    if len(raw) != size:
         raise invalid_params("Invalid param: WrongSize")
-    return Pubkey.from_bytes(raw)
+    return raw
+
+
+def parse_pubkey(value: Any) -> Pubkey:
+    return Pubkey.from_bytes(_parse_base58(value, 32, "public key"))
 
 
 def parse_signature(value: Any) -> Signature:
-    if not isinstance(value, str):
-        raise invalid_params("Invalid params: expected a base-58 signature string.")
-    try:
-        raw = b58decode(value)
-    except EncodingError as exc:
-        raise invalid_params("Invalid param: Invalid") from exc
-    if len(raw) != 64:
-        raise invalid_params("Invalid param: WrongSize")
-    return Signature.from_bytes(raw)
+    return Signature.from_bytes(_parse_base58(value, 64, "signature"))
 
 
 def _int(value: Any, what: str, minimum: int = 0) -> int:
