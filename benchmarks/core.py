@@ -23,16 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from keeper.actions import Planner
-from keeper.codec import AccountCodec, decode_token_account
-from keeper.decide import KeeperPolicy, RequestPolicy, decide
-from keeper.effects import ACCOUNT_ROLES, IfAccounts, predict
-from keeper.goldentrace import load_all, replay_world
-from keeper.idl import load_idl
-from keeper.ifmath import Rejected
-from keeper.instructions import DriftInstructions
-from keeper.profile import DRIFT_V2_84, SPL_TOKEN_PROGRAM_ID
-from keeper.snapshot import build_snapshot
+from keeper.core.decide import KeeperPolicy, RequestPolicy, decide
+from keeper.core.effects import ACCOUNT_ROLES, IfAccounts, predict
+from keeper.core.ifmath import Rejected
+from keeper.core.profile import DRIFT_V2_84
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
+from keeper.core.snapshot import build_snapshot
+from keeper.core.spl_token import decode_token_account
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import load_all, replay_world
+from keeper.program.idl import load_idl
+from keeper.program.instructions import DriftInstructions
+from keeper.program.planner import Planner
 
 
 def rate(fn: Callable[[], int], seconds: float) -> float:

@@ -20,15 +20,14 @@ from pathlib import Path
 
 from solders.pubkey import Pubkey
 
-from keeper.errors import ConfigError
-from keeper.profile import get_profile
+from keeper.core.errors import ConfigError
+from keeper.core.profile import DRIFT_MAINNET, get_profile
 from localnet.cluster import Cluster, ClusterConfig, ClusterError
 from localnet.drift_model import DriftModel
 from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files
 from localnet.model import ProgramModel
 from localnet.server import LocalnetServer
 
-DRIFT_PROGRAM_ID = Pubkey.from_string("dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH")
 PROGRAM_ENV = "DRIFT_PROGRAM_SO"
 
 #: Builds the Python models for a program id when its binary is not loaded.
@@ -52,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--program-id",
-        default=str(DRIFT_PROGRAM_ID),
+        default=str(DRIFT_MAINNET.program_id),
         help="program id to load the Drift program at",
     )
     parser.add_argument("--genesis-timestamp", type=int, default=None, help="unix time of slot 0")

@@ -39,19 +39,20 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
-from keeper.codec import RawAccount, decode_mint, decode_token_account
-from keeper.errors import DecodeError
-from localnet.execution import SPONSOR, ExecutionResult, Executor, LoadedMessage
-from localnet.model import (
+from keeper.core.errors import DecodeError
+from keeper.core.programs import (
+    ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
+    ASSOCIATED_TOKEN_PROGRAM_ID,
     SPL_TOKEN_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
-    ProgramModel,
 )
+from keeper.core.spl_token import decode_mint, decode_token_account
+from keeper.core.views import RawAccount
+from localnet.execution import SPONSOR, ExecutionResult, Executor, LoadedMessage
+from localnet.model import ProgramModel
 from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint
 
-ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
-ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 _ALT_META_SIZE = 56
 _FAUCET_LAMPORTS = 10**18

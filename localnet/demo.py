@@ -11,9 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from keeper.cli import main as drift_if
-from keeper.fmt import format_duration
-from keeper.profile import DRIFT_MAINNET
+from keeper.app.cli import main as drift_if
+from keeper.core.fmt import format_duration
+from keeper.core.profile import DRIFT_MAINNET
 from localnet.embedded import EmbeddedLocalnet
 
 START_TS = 1_767_225_600  # 2026-01-01T00:00:00Z

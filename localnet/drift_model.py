@@ -2,7 +2,7 @@
 
 Without a Drift binary the localnet still answers Drift instructions the way the
 program does: this model decodes the instruction with the IDL, makes Anchor's account
-checks, runs the keeper's mirror (keeper.effects) for the state change, and hands the
+checks, runs the keeper's mirror (keeper.core.effects) for the state change, and hands the
 cluster real CPIs for what the program delegates (System account creation, SPL Token
 transfers signed by the drift signer PDA). Errors carry the program's log lines. The
 golden traces, replayed over RPC, are the judge of this model (tests/localnet).
@@ -17,21 +17,9 @@ from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 
-from keeper.addresses import DriftAddresses
-from keeper.codec import (
-    INSURANCE_FUND_STAKE_SIZE,
-    USER_STATS_SIZE,
-    AccountCodec,
-    DriftView,
-    Mint,
-    RawAccount,
-    State,
-    TokenAccount,
-    decode_mint,
-    decode_token_account,
-)
-from keeper.constraints import Meta, check_accounts
-from keeper.effects import (
+from keeper.core.addresses import DriftAddresses
+from keeper.core.constraints import Meta, check_accounts
+from keeper.core.effects import (
     ACCOUNT_ROLES,
     TOKEN_ROLES,
     Effect,
@@ -40,12 +28,25 @@ from keeper.effects import (
     predict,
     predict_initialize_user_stats,
 )
-from keeper.errors import DecodeError
-from keeper.events import EventCodec
-from keeper.idl import DriftIdl, load_idl
-from keeper.ifmath import Rejected
-from keeper.layout import PRIMITIVE_SIZES, snake_case
-from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
+from keeper.core.errors import DecodeError
+from keeper.core.fmt import snake_case
+from keeper.core.ifmath import Rejected
+from keeper.core.profile import ProgramProfile
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from keeper.core.spl_token import decode_mint, decode_token_account
+from keeper.core.views import (
+    INSURANCE_FUND_STAKE_SIZE,
+    USER_STATS_SIZE,
+    DriftView,
+    Mint,
+    RawAccount,
+    State,
+    TokenAccount,
+)
+from keeper.program.codec import AccountCodec
+from keeper.program.events import EventCodec
+from keeper.program.idl import DriftIdl, load_idl
+from keeper.program.layout import PRIMITIVE_SIZES
 from localnet.model import (
     AccountWrite,
     InstructionContext,

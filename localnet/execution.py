@@ -45,8 +45,8 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
+from keeper.core.programs import COMPUTE_BUDGET_PROGRAM_ID, SYSTEM_PROGRAM_ID
 from localnet.model import (
-    SYSTEM_PROGRAM_ID,
     AccountWrite,
     InstructionContext,
     Invoke,
@@ -56,7 +56,6 @@ from localnet.model import (
 )
 from localnet.txerrors import instruction_error, instruction_error_text
 
-COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 DEFAULT_INSTRUCTION_CU_LIMIT = 200_000
 MAX_CU_LIMIT = 1_400_000
 #: A fixed, key-less address; only this module ever funds it, and never for long.

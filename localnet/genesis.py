@@ -16,27 +16,23 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from keeper.addresses import DriftAddresses, associated_token_address
-from keeper.codec import (
-    AccountCodec,
-    Mint,
-    RawAccount,
-    TokenAccount,
-    encode_mint,
-    encode_token_account,
-)
-from keeper.idl import load_idl
-from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, ProgramProfile
+from keeper.core.addresses import DriftAddresses, associated_token_address
+from keeper.core.profile import ProgramProfile
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from keeper.core.spl_token import encode_mint, encode_token_account
+from keeper.core.views import Mint, RawAccount, TokenAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.idl import load_idl
 from localnet.cluster import Cluster
 
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "drift-accounts.json"
-SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+TEMPLATES = files("localnet").joinpath("templates", "drift-accounts.json")
 CUMULATIVE_INTEREST_ONE = 10_000_000_000
 ONE_HOUR = 3600
 THIRTEEN_DAYS = 1_123_200
@@ -316,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m localnet.genesis OUT_DIR`: write the default genesis for a validator."""
     import argparse
 
-    from keeper.profile import get_profile
+    from keeper.core.profile import get_profile
 
     parser = argparse.ArgumentParser(prog="python -m localnet.genesis", description=main.__doc__)
     parser.add_argument("out_dir", type=Path)

@@ -28,9 +28,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.rent import Rent
 
-SPL_TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
 
 #: Compute units a model instruction reports when it does not say.
 DEFAULT_MODEL_COMPUTE_UNITS = 5_000

@@ -19,8 +19,8 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from keeper.core.programs import SYSTEM_PROGRAM_ID
 from localnet.cluster import Cluster, TxRecord
-from localnet.model import SYSTEM_PROGRAM_ID
 from localnet.rpc import (
     INVALID_PARAMS,
     INVALID_REQUEST,

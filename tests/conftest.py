@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from keeper.codec import AccountCodec
-from keeper.goldentrace import Trace, load_all, load_trace, trace_paths
-from keeper.idl import DriftIdl, load_idl
-from keeper.instructions import DriftInstructions
-from keeper.profile import DRIFT_V2_84, ProgramProfile
+from keeper.core.profile import DRIFT_V2_84, ProgramProfile
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import Trace, load_all, load_trace, trace_paths
+from keeper.program.idl import DriftIdl, load_idl
+from keeper.program.instructions import DriftInstructions
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -11,8 +11,10 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from keeper import ifmath
-from keeper.codec import (
+from keeper.core import ifmath
+from keeper.core.effects import Effect, IfAccounts
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
+from keeper.core.views import (
     INSURANCE_FUND_STAKE_SIZE,
     SPOT_MARKET_SIZE,
     STATE_SIZE,
@@ -25,8 +27,6 @@ from keeper.codec import (
     TokenAccount,
     UserStats,
 )
-from keeper.effects import Effect, IfAccounts
-from keeper.profile import SPL_TOKEN_PROGRAM_ID
 
 
 def key(n: int) -> Pubkey:

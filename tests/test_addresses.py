@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from solders.pubkey import Pubkey
 
-from keeper.addresses import DriftAddresses
-from keeper.profile import DRIFT_MAINNET
+from keeper.core.addresses import DriftAddresses
+from keeper.core.profile import DRIFT_MAINNET
 
 
 def test_mainnet_addresses_from_the_spec() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keeper import ifmath
+from keeper.core import ifmath
 
 
 def test_spec_v_exact() -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from keeper.cli import main
-from keeper.goldentrace import BUNDLED_TRACE_DIR
+from keeper.app.cli import main
+from keeper.program.goldentrace import BUNDLED_TRACE_DIR
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -7,9 +7,11 @@ import dataclasses
 import pytest
 from solders.pubkey import Pubkey
 
-from keeper.codec import AccountCodec, RawAccount, decode_mint, decode_token_account
-from keeper.errors import DecodeError
-from keeper.goldentrace import Trace
+from keeper.core.errors import DecodeError
+from keeper.core.spl_token import decode_mint, decode_token_account
+from keeper.core.views import RawAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import Trace
 
 
 def _first(traces: list[Trace], prefix: str) -> RawAccount:

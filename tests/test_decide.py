@@ -7,14 +7,15 @@ import dataclasses
 import pytest
 from mirror_factories import ALICE, fund, market_with_pool, stake, state, token, user_stats
 
-from keeper.actions import Planner
-from keeper.addresses import associated_token_address
-from keeper.codec import AccountCodec
-from keeper.decide import KeeperPolicy, RequestPolicy, decide
-from keeper.idl import load_idl
-from keeper.instructions import DriftInstructions
-from keeper.profile import DRIFT_MAINNET, SPL_TOKEN_PROGRAM_ID
-from keeper.snapshot import MarketSnapshot, Snapshot
+from keeper.core.addresses import associated_token_address
+from keeper.core.decide import KeeperPolicy, RequestPolicy, decide
+from keeper.core.profile import DRIFT_MAINNET
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
+from keeper.core.snapshot import MarketSnapshot, Snapshot
+from keeper.program.codec import AccountCodec
+from keeper.program.idl import load_idl
+from keeper.program.instructions import DriftInstructions
+from keeper.program.planner import Planner
 
 HOUR = 3600
 NOW = 1_767_225_600 + 10 * HOUR  # on the hour

@@ -11,10 +11,10 @@ import dataclasses
 import pytest
 from mirror_factories import accounts, fund, market_with_pool, stake
 
-from keeper import ifmath
-from keeper.effects import predict
-from keeper.ifmath import Rejected
-from keeper.profile import DRIFT_MAINNET
+from keeper.core import ifmath
+from keeper.core.effects import predict
+from keeper.core.ifmath import Rejected
+from keeper.core.profile import DRIFT_MAINNET
 
 NOW = 1_700_000_000 // 3600 * 3600
 

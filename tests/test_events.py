@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from keeper.events import PROGRAM_DATA, EventCodec
-from keeper.goldentrace import Trace
-from keeper.idl import DriftIdl
+from keeper.program.events import PROGRAM_DATA, EventCodec
+from keeper.program.goldentrace import Trace
+from keeper.program.idl import DriftIdl
 
 
 def test_events_decode_and_reencode(traces: list[Trace], idl: DriftIdl) -> None:

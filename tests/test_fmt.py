@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keeper.fmt import format_amount, format_duration, format_ratio_ppm, parse_amount, table
+from keeper.core.fmt import format_amount, format_duration, format_ratio_ppm, parse_amount, table
 
 
 def test_format_amount_exact() -> None:

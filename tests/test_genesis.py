@@ -6,12 +6,12 @@ import base64
 import json
 from pathlib import Path
 
-from keeper.addresses import DriftAddresses
-from keeper.codec import AccountCodec
-from keeper.idl import load_idl
-from keeper.profile import DRIFT_MAINNET, DRIFT_V2_84
-from keeper.snapshot import build_snapshot
-from keeper.verify import check_snapshot
+from keeper.core.addresses import DriftAddresses
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84
+from keeper.core.snapshot import build_snapshot
+from keeper.core.verify import check_snapshot
+from keeper.program.codec import AccountCodec
+from keeper.program.idl import load_idl
 from localnet.genesis import (
     GenesisSpec,
     MarketSpec,

@@ -24,11 +24,11 @@ from mirror_factories import (
     token_amounts_after,
 )
 
-from keeper import ifmath
-from keeper.effects import predict
-from keeper.ifmath import Rejected, TokenRejected
-from keeper.interest import TWAP_WINDOW_SECONDS, update_interest, weighted_twap
-from keeper.profile import DRIFT_MAINNET, DRIFT_V2_84
+from keeper.core import ifmath
+from keeper.core.effects import predict
+from keeper.core.ifmath import Rejected, TokenRejected
+from keeper.core.interest import TWAP_WINDOW_SECONDS, update_interest, weighted_twap
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84
 
 FAST = settings(max_examples=200, deadline=None)
 

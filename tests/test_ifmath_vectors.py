@@ -21,12 +21,12 @@ from mirror_factories import (
     token_amounts_after,
 )
 
-from keeper import ifmath
-from keeper.codec import SpotMarket
-from keeper.effects import IfAccounts, predict, settle_revenue
-from keeper.ifmath import Rejected
-from keeper.interest import borrow_rate, update_interest
-from keeper.profile import DRIFT_MAINNET, DRIFT_V2_84, BorrowRateCurve, ProgramProfile
+from keeper.core import ifmath
+from keeper.core.effects import IfAccounts, predict, settle_revenue
+from keeper.core.ifmath import Rejected
+from keeper.core.interest import borrow_rate, update_interest
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84, BorrowRateCurve, ProgramProfile
+from keeper.core.views import SpotMarket
 
 MAX_APR = 10_000_000
 

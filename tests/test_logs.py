@@ -5,7 +5,7 @@ import json
 import pytest
 import structlog
 
-from keeper.logs import configure_logging
+from keeper.app.logs import configure_logging
 
 
 def test_log_lines_never_carry_api_keys(capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,11 +32,11 @@ from mirror_factories import (
 )
 from solders.pubkey import Pubkey
 
-from keeper import ifmath
-from keeper.codec import InsuranceFundStake, SpotMarket, TokenAccount, UserStats
-from keeper.effects import IfAccounts, predict
-from keeper.ifmath import Rejected, TokenRejected
-from keeper.profile import DRIFT_MAINNET, DRIFT_V2_84
+from keeper.core import ifmath
+from keeper.core.effects import IfAccounts, predict
+from keeper.core.ifmath import Rejected, TokenRejected
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84
+from keeper.core.views import InsuranceFundStake, SpotMarket, TokenAccount, UserStats
 
 BOB = key(20)
 STAKERS = {

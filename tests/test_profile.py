@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from solders.pubkey import Pubkey
 
-from keeper.errors import ConfigError
-from keeper.idl import load_idl
-from keeper.profile import (
+from keeper.core.errors import ConfigError
+from keeper.core.profile import (
     DRIFT_MAINNET,
     DRIFT_V2_84,
     BorrowRateCurve,
@@ -17,6 +16,7 @@ from keeper.profile import (
     load_profile_file,
     profile_from_mapping,
 )
+from keeper.program.idl import load_idl
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 

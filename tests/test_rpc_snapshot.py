@@ -9,10 +9,11 @@ import pytest
 from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK
 
-from keeper.codec import AccountCodec, RawAccount
-from keeper.errors import RpcError
-from keeper.goldentrace import InstructionStep, Trace, replay_world
-from keeper.rpc import SYSVAR_OWNER, SnapshotRequest, fetch_snapshot
+from keeper.cluster.reader import SYSVAR_OWNER, SnapshotRequest, fetch_snapshot
+from keeper.core.errors import RpcError
+from keeper.core.views import RawAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import InstructionStep, Trace, replay_world
 
 
 def clock_account(slot: int, unix_ts: int) -> RawAccount:
@@ -99,7 +100,7 @@ async def test_tampered_answers_are_refused(
 
 
 async def test_unreachable_provider_is_a_redacted_rpc_error(codec: AccountCodec) -> None:
-    from keeper.rpc import SolanaRpcSource
+    from keeper.cluster.reader import SolanaRpcSource
 
     source = SolanaRpcSource("http://127.0.0.1:9/?api-key=TOPSECRETKEY123", timeout_seconds=2)
     try:
@@ -114,7 +115,7 @@ async def test_unreachable_provider_is_a_redacted_rpc_error(codec: AccountCodec)
 async def test_garbage_answer_is_an_rpc_error(codec: AccountCodec) -> None:
     import httpx
 
-    from keeper.rpc import SolanaRpcSource
+    from keeper.cluster.reader import SolanaRpcSource
 
     def garbage(request: httpx.Request) -> httpx.Response:
         return httpx.Response(

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
-from keeper.errors import ConfigError
-from keeper.redact import redact_processor, redact_text, redact_url
-from keeper.solana_config import load_cli_config, load_keypair, resolve_url, websocket_url_for
+from keeper.app.solana_config import load_cli_config, load_keypair, resolve_url, websocket_url_for
+from keeper.cluster.redact import redact_processor, redact_text, redact_url
+from keeper.core.errors import ConfigError
 
 
 def test_monikers_and_urls() -> None:

@@ -9,22 +9,22 @@ from __future__ import annotations
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
-from keeper.codec import (
-    AccountCodec,
-    SpotMarket,
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from keeper.core.spl_token import (
     decode_mint,
     decode_token_account,
     encode_mint,
     encode_token_account,
 )
-from keeper.goldentrace import (
+from keeper.core.views import SpotMarket
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import (
     InstructionStep,
     SetAccountStep,
     Trace,
     TraceAccount,
 )
-from keeper.instructions import DriftInstructions, MarketKeys
-from keeper.profile import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from keeper.program.instructions import DriftInstructions, MarketKeys
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 

@@ -12,13 +12,21 @@ import dataclasses
 import pytest
 from solders.pubkey import Pubkey
 
-from keeper.addresses import DriftAddresses
-from keeper.codec import AccountCodec, TokenAccount, decode_token_account, encode_token_account
-from keeper.constraints import Meta, check_accounts
-from keeper.effects import ACCOUNT_ROLES, Effect, IfAccounts, predict, predict_initialize_user_stats
-from keeper.goldentrace import InstructionStep, Trace, TraceAccount
-from keeper.ifmath import Rejected, TokenRejected
-from keeper.profile import ProgramProfile
+from keeper.core.addresses import DriftAddresses
+from keeper.core.constraints import Meta, check_accounts
+from keeper.core.effects import (
+    ACCOUNT_ROLES,
+    Effect,
+    IfAccounts,
+    predict,
+    predict_initialize_user_stats,
+)
+from keeper.core.ifmath import Rejected, TokenRejected
+from keeper.core.profile import ProgramProfile
+from keeper.core.spl_token import decode_token_account, encode_token_account
+from keeper.core.views import TokenAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import InstructionStep, Trace, TraceAccount
 from localnet.genesis import rent_exempt_lamports
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from keeper.errors import ProgramError
-from keeper.goldentrace import Trace
-from keeper.idl import DriftIdl
-from keeper.instructions import DriftInstructions, MarketKeys
-from keeper.tx import (
+from keeper.cluster.sender import (
     FeePolicy,
     TransactionFailed,
     build_transaction,
     custom_error_code,
     explain_failure,
 )
+from keeper.core.errors import ProgramError
+from keeper.program.goldentrace import Trace
+from keeper.program.idl import DriftIdl
+from keeper.program.instructions import DriftInstructions, MarketKeys
 
 
 def test_every_traced_failure_maps_to_its_name(traces: list[Trace], idl: DriftIdl) -> None:

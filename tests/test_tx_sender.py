@@ -13,9 +13,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from keeper.errors import ProgramError, RpcError
-from keeper.idl import DriftIdl
-from keeper.tx import TransactionExpired, TxSender, build_transaction
+from keeper.cluster.sender import TransactionExpired, TxSender, build_transaction
+from keeper.core.errors import ProgramError, RpcError
+from keeper.program.idl import DriftIdl
 
 PROGRAM = Pubkey.new_unique()
 

@@ -7,15 +7,13 @@ import dataclasses
 import pytest
 from solders.pubkey import Pubkey
 
-from keeper.addresses import DriftAddresses
-from keeper.codec import (
-    AccountCodec,
-    TokenAccount,
-)
-from keeper.errors import VerificationError
-from keeper.goldentrace import InstructionStep, Trace, TraceAccount, replay_world
-from keeper.snapshot import Snapshot, build_snapshot
-from keeper.verify import Severity, check_snapshot, diff_views, require_consistent
+from keeper.core.addresses import DriftAddresses
+from keeper.core.errors import VerificationError
+from keeper.core.snapshot import Snapshot, build_snapshot
+from keeper.core.verify import Severity, check_snapshot, diff_views, require_consistent
+from keeper.core.views import TokenAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.goldentrace import InstructionStep, Trace, TraceAccount, replay_world
 
 
 def snapshot_of(world: dict[Pubkey, TraceAccount], codec: AccountCodec, now_ts: int) -> Snapshot:

@@ -9,7 +9,7 @@ from typing import Any
 import websockets
 from solders.pubkey import Pubkey
 
-from keeper.watch import ChangeFeed
+from keeper.cluster.watch import ChangeFeed
 
 
 class FakePubSub:

@@ -1,0 +1,139 @@
+"""One connection to a cluster for one program profile, and sending validated plans.
+
+Shared by the CLI (one pass per command) and the daemon (a pass per wake-up): read a
+verified snapshot, execute a plan (simulate → send → confirm → read back → compare
+with the prediction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from keeper.cluster.reader import SnapshotRequest, SolanaRpcSource, fetch_snapshot
+from keeper.cluster.sender import FeePolicy, TxSender, build_transaction
+from keeper.core.addresses import DriftAddresses, associated_token_address
+from keeper.core.errors import ConfigError, RpcError
+from keeper.core.plan import Plan
+from keeper.core.profile import ProgramProfile
+from keeper.core.snapshot import Snapshot
+from keeper.core.verify import check_snapshot, diff_views, require_consistent
+from keeper.program.codec import AccountCodec
+from keeper.program.idl import load_idl
+from keeper.program.instructions import DriftInstructions
+from keeper.program.planner import Planner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    signature: Signature | None
+    slot: int | None
+    units_consumed: int | None = None
+    #: fields of the landed stake that differ from the prediction (clock drift, races)
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def dry_run(self) -> bool:
+        return self.signature is None
+
+
+@dataclass
+class Session:
+    """Profile, codecs, builders, transport and signer for one cluster."""
+
+    profile: ProgramProfile
+    codec: AccountCodec
+    planner: Planner
+    source: SolanaRpcSource
+    url: str
+    keypair: Keypair | None
+    commitment: str
+    fees: FeePolicy
+    _mints: dict[int, tuple[Pubkey, Pubkey]] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        profile: ProgramProfile,
+        *,
+        keypair: Keypair | None,
+        commitment: str = "confirmed",
+        requests_per_second: int = 10,
+        fees: FeePolicy | None = None,
+    ) -> Session:
+        idl = load_idl(profile.idl_path)
+        codec = AccountCodec(idl, profile.program_id)
+        source = SolanaRpcSource(
+            url, commitment=commitment, requests_per_second=requests_per_second
+        )
+        planner = Planner(profile, DriftInstructions(profile, idl), codec)
+        return cls(profile, codec, planner, source, url, keypair, commitment, fees or FeePolicy())
+
+    async def close(self) -> None:
+        await self.source.close()
+
+    def signer(self) -> Keypair:
+        if self.keypair is None:
+            raise ConfigError("this command signs a transaction: pass -k/--keypair")
+        return self.keypair
+
+    async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
+        """A verified snapshot with the authorities' stakes and token accounts.
+
+        Wallet addresses depend on each market's mint, which is learnt from the first
+        snapshot and remembered, so later snapshots take one RPC call, not two.
+        """
+        if authorities and not all(i in self._mints for i in markets):
+            learnt = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets))
+            self._remember_mints(learnt)
+        for _attempt in range(2):
+            wallets = tuple(
+                associated_token_address(who, *self._mints[i])
+                for who in authorities
+                for i in markets
+            )
+            snap = await fetch_snapshot(
+                self.source, self.codec, SnapshotRequest(markets, authorities, wallets)
+            )
+            stale = any(
+                self._mints.get(m.market_index) != (m.market.mint, m.market.token_program)
+                for m in snap.markets
+            )
+            if not (stale and authorities):
+                require_consistent(check_snapshot(snap, DriftAddresses(self.profile.program_id)))
+                return snap
+            self._remember_mints(snap)  # wallets were derived from another mint: read again
+        raise RpcError("market mints changed between two reads; refusing to act on them")
+
+    def _remember_mints(self, snap: Snapshot) -> None:
+        for m in snap.markets:
+            self._mints[m.market_index] = (m.market.mint, m.market.token_program)
+
+    async def execute(self, plan: Plan, *, dry_run: bool = False) -> Outcome:
+        payer = self.signer()
+        sender = TxSender(
+            self.source.client,
+            self.profile.program_id,
+            self.planner.errors,
+            commitment=self.commitment,
+        )
+        blockhash, last_valid = await sender.latest_blockhash()
+        tx = build_transaction(plan.instructions, payer, blockhash, fees=self.fees)
+        if dry_run:
+            sim = await sender.simulate(tx)
+            if sim.error is not None:
+                raise sim.error
+            return Outcome(plan, None, None, sim.units_consumed)
+        confirmed = await sender.send(tx, last_valid)
+        mismatches: tuple[str, ...] = ()
+        if plan.effect.stake is not None:
+            after = await self.snapshot((plan.market_index,), (plan.authority,))
+            actual = after.stake(plan.authority, plan.market_index)
+            if actual is not None:
+                mismatches = tuple(str(m) for m in diff_views(plan.effect.stake, actual))
+        return Outcome(plan, confirmed.signature, confirmed.slot, None, mismatches)

@@ -1,0 +1,200 @@
+"""The thin async layer that reads accounts from a cluster.
+
+Everything the pure core needs arrives through one `getMultipleAccounts` call per
+snapshot, Clock sysvar included, so all accounts and `now` come from the same slot.
+The transport is injected (`AccountSource`): solana-py's AsyncClient in production,
+an in-memory source or a fault-injecting one in tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from asyncio_throttle.throttler import Throttler
+from solana.exceptions import SolanaRpcException
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Commitment
+from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK
+
+from keeper.cluster.redact import describe_exception, redact_url
+from keeper.core.addresses import DriftAddresses
+from keeper.core.errors import DecodeError, RpcError
+from keeper.core.snapshot import Snapshot, build_snapshot
+from keeper.core.spl_token import decode_token_account
+from keeper.core.views import RawAccount
+from keeper.program.codec import AccountCodec
+
+MAX_ACCOUNTS_PER_CALL = 100
+SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+
+
+@dataclass(frozen=True)
+class ClusterClock:
+    slot: int
+    epoch: int
+    unix_timestamp: int
+
+
+def decode_clock(acc: RawAccount) -> ClusterClock:
+    if acc.address != CLOCK or acc.owner != SYSVAR_OWNER or len(acc.data) != 40:
+        raise RpcError("the Clock sysvar returned by the cluster is malformed")
+    data = acc.data
+    return ClusterClock(
+        slot=int.from_bytes(data[0:8], "little"),
+        epoch=int.from_bytes(data[16:24], "little"),
+        unix_timestamp=int.from_bytes(data[32:40], "little", signed=True),
+    )
+
+
+class AccountSource(Protocol):
+    """Where accounts come from: returns the context slot and one entry per address."""
+
+    async def get_multiple(
+        self, addresses: Sequence[Pubkey]
+    ) -> tuple[int, list[RawAccount | None]]: ...
+
+
+class SolanaRpcSource:
+    """`AccountSource` over solana-py's AsyncClient, throttled, with redacted errors."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        commitment: str = "confirmed",
+        requests_per_second: int = 10,
+        timeout_seconds: float = 10,
+        client: AsyncClient | None = None,
+    ) -> None:
+        self.url = url
+        self.commitment = Commitment(commitment)
+        self.client = client or AsyncClient(
+            url, commitment=self.commitment, timeout=timeout_seconds
+        )
+        self._throttle = Throttler(rate_limit=max(1, requests_per_second), period=1.0)
+
+    async def get_multiple(
+        self, addresses: Sequence[Pubkey]
+    ) -> tuple[int, list[RawAccount | None]]:
+        if len(addresses) > MAX_ACCOUNTS_PER_CALL:
+            raise ValueError(f"at most {MAX_ACCOUNTS_PER_CALL} accounts per call")
+        async with self._throttle:
+            try:
+                resp = await self.client.get_multiple_accounts(
+                    list(addresses), commitment=self.commitment
+                )
+            except SolanaRpcException as exc:
+                raise RpcError(
+                    f"{redact_url(self.url)}: getMultipleAccounts failed: {describe_exception(exc)}"
+                ) from None
+            except Exception as exc:  # httpx / solders parse errors: the answer is unusable
+                raise RpcError(
+                    f"{redact_url(self.url)}: getMultipleAccounts returned an unusable answer: "
+                    f"{type(exc).__name__}: {describe_exception(exc)}"
+                ) from None
+        values = resp.value
+        if len(values) != len(addresses):
+            raise RpcError(
+                f"{redact_url(self.url)}: asked for {len(addresses)} accounts, got {len(values)}"
+            )
+        out: list[RawAccount | None] = []
+        for address, acc in zip(addresses, values, strict=True):
+            if acc is None:
+                out.append(None)
+                continue
+            out.append(
+                RawAccount(
+                    address=address,
+                    owner=acc.owner,
+                    lamports=acc.lamports,
+                    data=bytes(acc.data),
+                    executable=acc.executable,
+                    rent_epoch=acc.rent_epoch,
+                )
+            )
+        return resp.context.slot, out
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """What to read: markets by index and the stakes of these authorities."""
+
+    market_indexes: tuple[int, ...]
+    authorities: tuple[Pubkey, ...] = ()
+    #: wallets' token accounts to read along (absent ones are simply not in the snapshot)
+    token_accounts: tuple[Pubkey, ...] = ()
+
+
+async def fetch_snapshot(
+    source: AccountSource, codec: AccountCodec, request: SnapshotRequest
+) -> Snapshot:
+    """Read State, markets, both vaults per market, stakes and user stats in one call."""
+    pdas = DriftAddresses(codec.program_id)
+    wanted: list[Pubkey] = [CLOCK, pdas.state()]
+    for idx in request.market_indexes:
+        wanted += [
+            pdas.spot_market(idx),
+            pdas.insurance_fund_vault(idx),
+            pdas.spot_market_vault(idx),
+        ]
+    for who in request.authorities:
+        wanted.append(pdas.user_stats(who))
+        wanted += [pdas.insurance_fund_stake(who, idx) for idx in request.market_indexes]
+    wanted += list(request.token_accounts)
+    wanted = list(dict.fromkeys(wanted))
+    if len(wanted) > MAX_ACCOUNTS_PER_CALL:
+        raise RpcError(
+            f"a snapshot of {len(request.market_indexes)} markets and {len(request.authorities)} "
+            f"stakers needs {len(wanted)} accounts, more than one call can read"
+        )
+    slot, accounts = await source.get_multiple(wanted)
+    found = {a.address: a for a in accounts if a is not None}
+    for a in accounts:
+        if a is not None and a.address not in wanted:
+            raise RpcError(f"the cluster returned an account we did not ask for: {a.address}")
+    if CLOCK not in found:
+        raise RpcError("the cluster did not return the Clock sysvar")
+    clock = decode_clock(found[CLOCK])
+    if clock.slot > slot + 1 or slot > clock.slot + 150:
+        raise RpcError(f"Clock sysvar slot {clock.slot} does not match the context slot {slot}")
+    if pdas.state() not in found:
+        raise RpcError(
+            f"no Drift State account at {pdas.state()}: is {codec.program_id} the right program?"
+        )
+    for idx in request.market_indexes:
+        if pdas.spot_market(idx) not in found:
+            raise RpcError(f"spot market {idx} does not exist on program {codec.program_id}")
+    try:
+        # Decode the accounts we expect by kind first: a foreign owner or a wrong
+        # account type at a Drift PDA must be an error, not a silently missing market.
+        codec.decode_state(found[pdas.state()])
+        for idx in request.market_indexes:
+            market = codec.decode_spot_market(found[pdas.spot_market(idx)])
+            if market.market_index != idx:
+                raise DecodeError(f"spot market PDA {idx} holds market {market.market_index}")
+        for who in request.authorities:
+            for idx in request.market_indexes:
+                stake_addr = pdas.insurance_fund_stake(who, idx)
+                if stake_addr in found:
+                    codec.decode_stake(found[stake_addr])
+            if pdas.user_stats(who) in found:
+                codec.decode_user_stats(found[pdas.user_stats(who)])
+        snap = build_snapshot(
+            (a for addr, a in found.items() if addr != CLOCK),
+            codec,
+            slot=clock.slot,
+            now_ts=clock.unix_timestamp,
+        )
+        wallets = tuple(
+            decode_token_account(found[a]) for a in request.token_accounts if a in found
+        )
+    except DecodeError as exc:
+        raise RpcError(f"the cluster returned accounts that do not decode: {exc}") from exc
+    return dataclasses.replace(snap, wallets=wallets)

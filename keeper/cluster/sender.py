@@ -1,0 +1,267 @@
+"""Transactions: build, simulate, send, re-send, confirm, and explain failures.
+
+Nothing is sent that was not simulated first: a simulation that fails is turned into
+the program's error (name and sentence) and the transaction is dropped. Sending then
+re-broadcasts the same signed bytes until the signature is confirmed or the blockhash
+expires, like the Drift keeper bots do, and reports a typed outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from solana.exceptions import SolanaRpcException
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Commitment
+from solana.rpc.core import RPCException
+from solana.rpc.types import TxOpts
+from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from keeper.cluster.redact import describe_exception, redact_text, redact_url
+from keeper.core.errors import ErrorTable, KeeperError, ProgramError, ProgramErrorInfo, RpcError
+from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+
+_CUSTOM_CODE = re.compile(r"Custom\((?:InstructionErrorCustom\()?(\d+)\)")
+_FAILED_LINE = re.compile(r"^Program (\w+) failed: (.*)$")
+
+
+class TransactionFailed(KeeperError):
+    """A transaction failed for a reason that is not a known program error."""
+
+    def __init__(self, message: str, logs: Sequence[str] = ()) -> None:
+        self.logs = tuple(logs)
+        super().__init__(message)
+
+
+class TransactionExpired(KeeperError):
+    """The blockhash expired before the transaction was confirmed; it never landed."""
+
+
+def custom_error_code(err: Any) -> int | None:
+    """The custom program error code inside a transaction error, in any of its shapes."""
+    if err is None:
+        return None
+    if isinstance(err, dict):
+        ie = err.get("InstructionError")
+        if isinstance(ie, list | tuple) and len(ie) == 2 and isinstance(ie[1], dict):
+            custom = ie[1].get("Custom")
+            return int(custom) if isinstance(custom, int) else None
+        return None
+    match = _CUSTOM_CODE.search(str(err))
+    return int(match.group(1)) if match else None
+
+
+def failing_program(logs: Sequence[str]) -> Pubkey | None:
+    """The innermost program that failed: the first `Program X failed` line."""
+    for line in logs:
+        m = _FAILED_LINE.match(line)
+        if m:
+            try:
+                return Pubkey.from_string(m.group(1))
+            except ValueError:
+                return None
+    return None
+
+
+def explain_failure(
+    err: Any, logs: Sequence[str], program_id: Pubkey, errors: ErrorTable
+) -> KeeperError:
+    """Turn a failed transaction into a ProgramError with a name, or a TransactionFailed."""
+    code = custom_error_code(err)
+    culprit = failing_program(logs)
+    if code is not None:
+        if culprit in (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
+            return ProgramError(errors.spl_token(code), "in the token transfer")
+        if culprit is None or culprit == program_id:
+            return ProgramError(errors.lookup(code))
+        return ProgramError(ProgramErrorInfo(code, f"Custom({code})", f"program {culprit} failed"))
+    return TransactionFailed(f"transaction failed: {redact_text(str(err))}", logs)
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    compute_unit_limit: int | None = 200_000
+    priority_micro_lamports: int = 0
+
+    def instructions(self) -> list[Instruction]:
+        out = []
+        if self.compute_unit_limit is not None:
+            out.append(set_compute_unit_limit(self.compute_unit_limit))
+        if self.priority_micro_lamports:
+            out.append(set_compute_unit_price(self.priority_micro_lamports))
+        return out
+
+
+def build_transaction(
+    instructions: Sequence[Instruction],
+    payer: Keypair,
+    blockhash: Hash,
+    *,
+    signers: Sequence[Keypair] = (),
+    fees: FeePolicy | None = None,
+) -> VersionedTransaction:
+    budget = (fees or FeePolicy()).instructions()
+    message = MessageV0.try_compile(payer.pubkey(), [*budget, *instructions], [], blockhash)
+    unique: dict[Pubkey, Keypair] = {payer.pubkey(): payer}
+    for kp in signers:
+        unique.setdefault(kp.pubkey(), kp)
+    needed = set(message.account_keys[: message.header.num_required_signatures])
+    missing = needed - set(unique)
+    if missing:
+        raise KeeperError(f"transaction needs signatures from {sorted(map(str, missing))}")
+    return VersionedTransaction(
+        message, [unique[k] for k in message.account_keys if k in needed and k in unique]
+    )
+
+
+@dataclass(frozen=True)
+class Simulation:
+    ok: bool
+    logs: tuple[str, ...]
+    units_consumed: int | None
+    error: KeeperError | None
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    signature: Signature
+    slot: int
+    logs: tuple[str, ...] = ()
+
+
+class TxSender:
+    """Simulate, then send and re-send one signed transaction until it is confirmed."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        program_id: Pubkey,
+        errors: ErrorTable,
+        *,
+        commitment: str = "confirmed",
+        resend_interval_seconds: float = 2.0,
+        poll_interval_seconds: float = 0.4,
+        max_poll_failures: int = 20,
+    ) -> None:
+        self.client = client
+        self.program_id = program_id
+        self.errors = errors
+        self.commitment = Commitment(commitment)
+        self.resend_interval_seconds = resend_interval_seconds
+        self.poll_interval_seconds = poll_interval_seconds
+        self.max_poll_failures = max_poll_failures
+
+    def _where(self) -> str:
+        return redact_url(str(getattr(self.client._provider, "endpoint_uri", "rpc")))
+
+    async def latest_blockhash(self) -> tuple[Hash, int]:
+        try:
+            resp = await self.client.get_latest_blockhash(self.commitment)
+        except (SolanaRpcException, RPCException) as exc:
+            raise RpcError(
+                f"{self._where()}: getLatestBlockhash failed: {describe_exception(exc)}"
+            ) from None
+        return resp.value.blockhash, resp.value.last_valid_block_height
+
+    async def simulate(self, tx: VersionedTransaction) -> Simulation:
+        try:
+            resp = await self.client.simulate_transaction(
+                tx, sig_verify=True, commitment=self.commitment
+            )
+        except (SolanaRpcException, RPCException) as exc:
+            raise RpcError(
+                f"{self._where()}: simulateTransaction failed: {describe_exception(exc)}"
+            ) from None
+        value = resp.value
+        logs = tuple(value.logs or ())
+        if value.err is None:
+            return Simulation(True, logs, value.units_consumed, None)
+        return Simulation(
+            False,
+            logs,
+            value.units_consumed,
+            explain_failure(value.err, logs, self.program_id, self.errors),
+        )
+
+    async def send(self, tx: VersionedTransaction, last_valid_block_height: int) -> Confirmed:
+        """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired."""
+        sim = await self.simulate(tx)
+        if sim.error is not None:
+            raise sim.error
+        raw = bytes(tx)
+        signature = tx.signatures[0]
+        opts = TxOpts(skip_preflight=True, preflight_commitment=self.commitment, max_retries=0)
+        loop = asyncio.get_running_loop()
+        last_sent = -1e9
+        poll_failures = 0
+        while True:
+            now = loop.time()
+            if now - last_sent >= self.resend_interval_seconds:
+                try:
+                    await self.client.send_raw_transaction(raw, opts)
+                except (SolanaRpcException, RPCException) as exc:
+                    # A re-send of a transaction that already landed is not an error.
+                    text = describe_exception(exc)
+                    if "AlreadyProcessed" not in text and "already been processed" not in text:
+                        raise RpcError(
+                            f"{self._where()}: sendTransaction failed: {describe_exception(exc)}"
+                        ) from None
+                last_sent = now
+            try:
+                statuses = await self.client.get_signature_statuses([signature])
+                status = statuses.value[0]
+                height = (
+                    None
+                    if status is not None
+                    else (await self.client.get_block_height(self.commitment)).value
+                )
+                poll_failures = 0
+            except (SolanaRpcException, RPCException, httpx.HTTPError, OSError) as exc:
+                # A flaky provider must not lose track of a sent transaction: keep polling.
+                poll_failures += 1
+                if poll_failures > self.max_poll_failures:
+                    raise RpcError(
+                        f"{self._where()}: cannot confirm {signature} after {poll_failures} failed "
+                        f"status polls ({describe_exception(exc)}); it may or may not have landed"
+                    ) from None
+                await asyncio.sleep(self.poll_interval_seconds)
+                continue
+            if status is not None:
+                if status.err is not None:
+                    logs = await self._logs(signature)
+                    raise explain_failure(status.err, logs, self.program_id, self.errors)
+                level = str(status.confirmation_status or "").lower()
+                wanted = {"confirmed": ("confirmed", "finalized"), "finalized": ("finalized",)}.get(
+                    str(self.commitment), ("processed", "confirmed", "finalized")
+                )
+                if any(w in level for w in wanted):
+                    return Confirmed(signature, status.slot, tuple(await self._logs(signature)))
+            elif height is not None and height > last_valid_block_height:
+                raise TransactionExpired(
+                    f"transaction {signature} was not confirmed before its blockhash expired "
+                    f"(block height {height} > {last_valid_block_height}); nothing was changed"
+                )
+            await asyncio.sleep(self.poll_interval_seconds)
+
+    async def _logs(self, signature: Signature) -> list[str]:
+        try:
+            resp = await self.client.get_transaction(
+                signature, commitment=self.commitment, max_supported_transaction_version=0
+            )
+        except (SolanaRpcException, RPCException):
+            return []
+        if resp.value is None or resp.value.transaction.meta is None:
+            return []
+        return list(resp.value.transaction.meta.log_messages or [])

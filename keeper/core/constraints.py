@@ -1,0 +1,112 @@
+"""Account-level checks the program makes before any IF logic (Anchor constraints).
+
+The share math cannot see how accounts were passed; these checks can: missing
+signatures, read-only accounts the program writes, accounts that belong to someone
+else or sit at the wrong address. They run in the program's order: Anchor's
+constraints, then the program loading the spot market for writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from keeper.core.addresses import DriftAddresses
+from keeper.core.effects import IfAccounts
+from keeper.core.ifmath import Rejected
+from keeper.core.views import InsuranceFundStake, SpotMarket, State, TokenAccount, UserStats
+
+CONSTRAINT_HAS_ONE = 2001
+CONSTRAINT_RAW = 2003
+CONSTRAINT_SEEDS = 2006
+CONSTRAINT_TOKEN_MINT = 2014
+CONSTRAINT_TOKEN_OWNER = 2015
+ACCOUNT_NOT_SIGNER = 3010
+UNABLE_TO_LOAD_ACCOUNT_LOADER = 6065
+
+#: Instructions whose handler loads the spot market for writing.
+_WRITES_SPOT_MARKET = {
+    "addInsuranceFundStake",
+    "requestRemoveInsuranceFundStake",
+    "cancelRequestRemoveInsuranceFundStake",
+    "removeInsuranceFundStake",
+    "settleRevenueToInsuranceFund",
+    "depositIntoSpotMarketRevenuePool",
+    "updateUserQuoteAssetInsuranceStake",
+}
+_SIGNERS = {
+    "initializeUserStats": ("payer",),
+    "initializeInsuranceFundStake": ("authority", "payer"),
+    "addInsuranceFundStake": ("authority",),
+    "requestRemoveInsuranceFundStake": ("authority",),
+    "cancelRequestRemoveInsuranceFundStake": ("authority",),
+    "removeInsuranceFundStake": ("authority",),
+    "depositIntoSpotMarketRevenuePool": ("authority",),
+    "updateUserQuoteAssetInsuranceStake": ("signer",),
+}
+
+
+@dataclass(frozen=True)
+class Meta:
+    pubkey: Pubkey
+    is_signer: bool
+    is_writable: bool
+
+
+def check_accounts(
+    instruction: str,
+    metas: Mapping[str, Meta],
+    accounts: IfAccounts,
+    addresses: DriftAddresses,
+) -> None:
+    """Raise `Rejected` with the code the program would fail with, or return."""
+    for role in _SIGNERS.get(instruction, ()):
+        if role in metas and not metas[role].is_signer:
+            raise Rejected(ACCOUNT_NOT_SIGNER)
+    market: SpotMarket = accounts.market
+    if "spotMarket" in metas and instruction != "depositIntoSpotMarketRevenuePool":
+        expected_index = (
+            0 if instruction == "updateUserQuoteAssetInsuranceStake" else market.market_index
+        )
+        if metas["spotMarket"].pubkey != addresses.spot_market(expected_index):
+            raise Rejected(CONSTRAINT_SEEDS)
+    for role, pda in (
+        ("spotMarketVault", addresses.spot_market_vault(market.market_index)),
+        ("insuranceFundVault", addresses.insurance_fund_vault(market.market_index)),
+    ):
+        if role in metas and metas[role].pubkey != pda:
+            raise Rejected(CONSTRAINT_SEEDS)
+    authority = metas["authority"].pubkey if "authority" in metas else None
+    stake: InsuranceFundStake | None = accounts.stake
+    stats: UserStats | None = accounts.user_stats
+    if authority is not None:
+        if stake is not None and stake.authority != authority:
+            raise Rejected(CONSTRAINT_HAS_ONE)
+        if stats is not None and stats.authority != authority:
+            raise Rejected(CONSTRAINT_HAS_ONE)
+    quote_update = instruction == "updateUserQuoteAssetInsuranceStake"
+    if (
+        quote_update
+        and stake is not None
+        and stats is not None
+        and stake.authority != stats.authority
+    ):
+        raise Rejected(CONSTRAINT_RAW)
+    state: State | None = accounts.state
+    if "driftSigner" in metas and state is not None and metas["driftSigner"].pubkey != state.signer:
+        raise Rejected(CONSTRAINT_RAW)
+    user_token: TokenAccount | None = accounts.user_token
+    if user_token is not None and authority is not None:
+        if user_token.mint != market.mint:
+            raise Rejected(CONSTRAINT_TOKEN_MINT)
+        if user_token.owner != authority:
+            raise Rejected(CONSTRAINT_TOKEN_OWNER)
+    if (
+        instruction in _WRITES_SPOT_MARKET
+        and "spotMarket" in metas
+        and not metas["spotMarket"].is_writable
+    ):
+        # Drift's AccountLoader::load_mut fails (inner AccountNotMutable 3006).
+        raise Rejected(UNABLE_TO_LOAD_ACCOUNT_LOADER)

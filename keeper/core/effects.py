@@ -1,0 +1,637 @@
+"""Predicted effect of each IF instruction: accounts in, accounts out (or the error).
+
+Each function takes the decoded accounts an instruction reads and `now_ts`, checks in
+the program's order (spec §3), and returns every account it changes, the token
+transfers it makes and the events it emits — or raises `Rejected` with the exact code.
+The keeper uses this to validate before sending and to verify after; the localnet
+uses it to execute Drift instructions natively.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from keeper.core import ifmath
+from keeper.core.ifmath import Rejected, TokenRejected
+from keeper.core.interest import update_interest
+from keeper.core.profile import ProgramProfile, UserStatsRemoveBasis
+from keeper.core.views import (
+    InsuranceFund,
+    InsuranceFundStake,
+    SpotMarket,
+    State,
+    TokenAccount,
+    UserStats,
+)
+
+# if_paused_operations bits
+IF_PAUSE_INIT, IF_PAUSE_ADD, IF_PAUSE_REQUEST_REMOVE, IF_PAUSE_REMOVE = 0x01, 0x02, 0x04, 0x08
+EXCHANGE_DEPOSIT_PAUSED, EXCHANGE_WITHDRAW_PAUSED = 0x01, 0x02
+STATUS_INITIALIZED, STATUS_SETTLEMENT, STATUS_DELISTED = 0, 7, 8
+QUOTE_MARKET_INDEX, GOV_MARKET_INDEX = 0, 15
+I64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class IfAccounts:
+    """The decoded accounts an IF instruction reads (absent ones are None)."""
+
+    market: SpotMarket
+    state: State | None = None
+    if_vault: TokenAccount | None = None
+    spot_vault: TokenAccount | None = None
+    stake: InsuranceFundStake | None = None
+    user_stats: UserStats | None = None
+    user_token: TokenAccount | None = None
+
+
+#: IDL account role → the IfAccounts field that holds its decoded view.
+ACCOUNT_ROLES: dict[str, str] = {
+    "state": "state",
+    "spotMarket": "market",
+    "insuranceFundStake": "stake",
+    "userStats": "user_stats",
+    "insuranceFundVault": "if_vault",
+    "spotMarketVault": "spot_vault",
+    "userTokenAccount": "user_token",
+}
+#: the roles that are token accounts (the rest are Drift accounts)
+TOKEN_ROLES = frozenset({"insuranceFundVault", "spotMarketVault", "userTokenAccount"})
+
+
+@dataclass(frozen=True)
+class TokenMove:
+    source: Pubkey
+    destination: Pubkey
+    amount: int
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What an instruction changes. Token accounts change only through `transfers`."""
+
+    market: SpotMarket | None
+    stake: InsuranceFundStake | None = None
+    user_stats: UserStats | None = None
+    state: State | None = None
+    transfers: tuple[TokenMove, ...] = ()
+    events: tuple[dict[str, Any], ...] = ()
+    logs: tuple[str, ...] = field(default=())
+
+    def token_accounts_after(
+        self, accounts: Mapping[Pubkey, TokenAccount]
+    ) -> dict[Pubkey, TokenAccount]:
+        """Apply the transfers to these token accounts (the ones not moved are unchanged)."""
+        out = dict(accounts)
+        for move in self.transfers:
+            src, dst = out[move.source], out[move.destination]
+            out[move.source] = dataclasses.replace(src, amount=src.amount - move.amount)
+            dst = out[move.destination]
+            out[move.destination] = dataclasses.replace(dst, amount=dst.amount + move.amount)
+        return out
+
+
+def _need(value: Any, what: str) -> Any:
+    if value is None:
+        raise ValueError(f"prediction needs the {what} account")
+    return value
+
+
+def _fund(market: SpotMarket, **changes: int) -> SpotMarket:
+    fund = dataclasses.replace(market.insurance_fund, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(market, insurance_fund=fund)
+
+
+# -- settle (explicit, and the implicit one inside add) --------------------------------
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    market: SpotMarket
+    amount: int
+    events: tuple[dict[str, Any], ...]
+
+
+def settle_revenue(
+    market: SpotMarket,
+    if_vault_amount: int,
+    spot_vault_amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    explicit: bool,
+) -> SettleResult:
+    """Interest update, then the settle algorithm (§4.4, §4.6.6)."""
+    updated = update_interest(market, now_ts, profile)
+    m = updated.market
+    events: list[dict[str, Any]] = [updated.event] if updated.event else []
+    fund = m.insurance_fund
+    period = fund.revenue_settle_period_seconds
+    if period <= 0:
+        return SettleResult(m, 0, tuple(events))
+    if fund.user_factor > fund.total_factor:
+        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
+    deposits = ifmath.deposit_token_amount(m)
+    borrows = ifmath.borrow_token_amount(m)
+    liquidity = deposits - borrows
+    pool = ifmath.revenue_pool_amount(m)
+    if pool > deposits or spot_vault_amount < liquidity:
+        # validate_spot_market_vault_amount: the vault must hold what depositors
+        # could withdraw, and the pool cannot exceed all deposits.
+        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    amount = ifmath.settle_amount(
+        pool,
+        liquidity,
+        fund.user_shares,
+        if_vault_amount,
+        profile.max_apr_for(m.market_index),
+        period,
+    )
+    if explicit and amount == 0:
+        raise Rejected(ifmath.NO_REVENUE_TO_SETTLE_TO_IF)
+    minted = ifmath.protocol_shares_minted(
+        amount, fund.total_factor, fund.user_factor, fund.total_shares, if_vault_amount
+    )
+    total_after = fund.total_shares + minted
+    m = _fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
+    if amount > 0:
+        if amount >= pool:
+            m = dataclasses.replace(
+                m,
+                deposit_balance=m.deposit_balance - m.revenue_pool_scaled_balance,
+                revenue_pool_scaled_balance=0,
+            )
+        else:
+            debit = amount * ifmath.balance_precision(m.decimals) // m.cumulative_deposit_interest
+            m = dataclasses.replace(
+                m,
+                deposit_balance=m.deposit_balance - debit,
+                revenue_pool_scaled_balance=m.revenue_pool_scaled_balance - debit,
+            )
+    events.append(
+        {
+            "name": "InsuranceFundRecord",
+            "data": {
+                "ts": now_ts,
+                "spotMarketIndex": m.market_index,
+                "perpMarketIndex": 0,
+                "userIfFactor": fund.user_factor,
+                "totalIfFactor": fund.total_factor,
+                "vaultAmountBefore": spot_vault_amount,
+                "insuranceVaultAmountBefore": if_vault_amount,
+                "totalIfSharesBefore": total_after,
+                "totalIfSharesAfter": total_after,
+                "amount": amount,
+            },
+        }
+    )
+    return SettleResult(m, amount, tuple(events))
+
+
+def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Effect:
+    state, market = _need(acc.state, "state"), acc.market
+    if_vault, spot_vault = (
+        _need(acc.if_vault, "IF vault"),
+        _need(acc.spot_vault, "spot market vault"),
+    )
+    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
+        raise Rejected(ifmath.EXCHANGE_PAUSED)
+    fund = market.insurance_fund
+    period = fund.revenue_settle_period_seconds
+    if period <= 0:
+        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
+    wait = ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts)
+    if wait > 0:
+        raise Rejected(
+            ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF,
+            (f"Must wait {wait} seconds until next available settlement time",),
+        )
+    result = settle_revenue(
+        market, if_vault.amount, spot_vault.amount, now_ts, profile, explicit=True
+    )
+    return Effect(
+        market=result.market,
+        transfers=(TokenMove(spot_vault.address, if_vault.address, result.amount),),
+        events=result.events,
+    )
+
+
+# -- staking -------------------------------------------------------------------------------
+
+
+def _stake_event(
+    stake: InsuranceFundStake,
+    action: str,
+    amount: int,
+    vault_before: int,
+    before: tuple[int, int, int],
+    after: tuple[int, int, int],
+    now_ts: int,
+) -> dict[str, Any]:
+    return {
+        "name": "InsuranceFundStakeRecord",
+        "data": {
+            "ts": now_ts,
+            "userAuthority": str(stake.authority),
+            "action": action,
+            "amount": amount,
+            "marketIndex": stake.market_index,
+            "insuranceVaultAmountBefore": vault_before,
+            "ifSharesBefore": before[0],
+            "userIfSharesBefore": before[1],
+            "totalIfSharesBefore": before[2],
+            "ifSharesAfter": after[0],
+            "userIfSharesAfter": after[1],
+            "totalIfSharesAfter": after[2],
+        },
+    }
+
+
+def _rebased(
+    market: SpotMarket, stake: InsuranceFundStake, vault_amount: int
+) -> tuple[SpotMarket, InsuranceFundStake]:
+    """Rebase the fund, then the stake (shares and requested shares) to the fund's base."""
+    f = market.insurance_fund
+    shares = ifmath.rebase_fund(
+        ifmath.FundShares(f.total_shares, f.user_shares, f.shares_base), vault_amount
+    )
+    market = _fund(
+        market,
+        total_shares=shares.total_shares,
+        user_shares=shares.user_shares,
+        shares_base=shares.shares_base,
+    )
+    if stake.if_base != shares.shares_base:
+        stake = dataclasses.replace(
+            stake,
+            if_shares=ifmath.rebase_stake_shares(
+                stake.if_shares, stake.if_base, shares.shares_base
+            ),
+            last_withdraw_request_shares=ifmath.rebase_stake_shares(
+                stake.last_withdraw_request_shares, stake.if_base, shares.shares_base
+            ),
+            if_base=shares.shares_base,
+        )
+    return market, stake
+
+
+def _user_stats_snapshot(
+    stats: UserStats | None,
+    stake: InsuranceFundStake,
+    fund: InsuranceFund,
+    vault_amount: int,
+    profile: ProgramProfile,
+) -> UserStats | None:
+    """UserStats mirrors the value of quote (0) and gov (15) stakes."""
+    if stats is None or stake.market_index not in profile.user_stats_snapshot_markets:
+        return stats
+    value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, vault_amount)
+    if stake.market_index == QUOTE_MARKET_INDEX:
+        return dataclasses.replace(stats, if_staked_quote_asset_amount=value)
+    if stake.market_index == GOV_MARKET_INDEX:
+        return dataclasses.replace(stats, if_staked_gov_token_amount=value)
+    return stats
+
+
+def _check_market_index(stake: InsuranceFundStake, market_index: int) -> None:
+    if stake.market_index != market_index:
+        raise Rejected(ifmath.INCORRECT_SPOT_MARKET_ACCOUNT_PASSED)
+
+
+def predict_add(
+    acc: IfAccounts,
+    market_index: int,
+    amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
+) -> Effect:
+    market, stake = acc.market, _need(acc.stake, "stake")
+    if_vault, spot_vault = (
+        _need(acc.if_vault, "IF vault"),
+        _need(acc.spot_vault, "spot market vault"),
+    )
+    user_token = _need(acc.user_token, "user token")
+    if amount == 0:
+        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
+    if market.if_paused_operations & IF_PAUSE_ADD:
+        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+    _check_market_index(stake, market_index)
+    if market.status == STATUS_INITIALIZED:
+        raise Rejected(ifmath.INVALID_SPOT_MARKET_STATE)
+    if stake.has_pending_request:
+        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+    events: list[dict[str, Any]] = []
+    transfers: list[TokenMove] = []
+    vault = if_vault.amount
+    fund = market.insurance_fund
+    period = fund.revenue_settle_period_seconds
+    if period > 0 and ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts) == 0:
+        settled = settle_revenue(market, vault, spot_vault.amount, now_ts, profile, explicit=False)
+        market = settled.market
+        events += settled.events
+        if settled.amount > 0:
+            transfers.append(TokenMove(spot_vault.address, if_vault.address, settled.amount))
+            vault += settled.amount
+    if vault == 0 and market.insurance_fund.total_shares != 0:
+        raise Rejected(ifmath.INVALID_IF_FOR_NEW_STAKES)
+    market, stake = _rebased(market, stake, vault)
+    fund = market.insurance_fund
+    before = (stake.if_shares, fund.user_shares, fund.total_shares)
+    minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
+    cost_basis = amount if stake.if_shares == 0 else stake.cost_basis + amount
+    if cost_basis > I64_MAX:
+        raise Rejected(ifmath.MATH_ERROR)
+    stake = dataclasses.replace(stake, if_shares=stake.if_shares + minted, cost_basis=cost_basis)
+    market = _fund(
+        market, total_shares=fund.total_shares + minted, user_shares=fund.user_shares + minted
+    )
+    fund = market.insurance_fund
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault + amount, profile)
+    events.append(
+        _stake_event(
+            stake,
+            "Stake",
+            amount,
+            vault,
+            before,
+            (stake.if_shares, fund.user_shares, fund.total_shares),
+            now_ts,
+        )
+    )
+    if check_token_balances and user_token.amount < amount:
+        raise TokenRejected(1, ("Error: insufficient funds",))
+    transfers.append(TokenMove(user_token.address, if_vault.address, amount))
+    return Effect(
+        market=market,
+        stake=stake,
+        user_stats=stats,
+        transfers=tuple(transfers),
+        events=tuple(events),
+    )
+
+
+def predict_request(
+    acc: IfAccounts, market_index: int, amount: int, now_ts: int, profile: ProgramProfile
+) -> Effect:
+    market, stake = acc.market, _need(acc.stake, "stake")
+    vault = _need(acc.if_vault, "IF vault").amount
+    if market.if_paused_operations & IF_PAUSE_REQUEST_REMOVE:
+        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+    _check_market_index(stake, market_index)
+    if stake.last_withdraw_request_shares != 0:
+        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+    fund = market.insurance_fund
+    if vault == 0 and fund.total_shares != 0:
+        raise Rejected(ifmath.INVALID_IF_SHARES_DETECTED)
+    shares = ifmath.amount_to_shares(amount, fund.total_shares, vault)
+    if shares == 0:
+        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_TOO_SMALL)
+    if stake.if_base != fund.shares_base:
+        raise Rejected(ifmath.INVALID_IF_REBASE)
+    if stake.if_shares < shares:
+        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
+    stake = dataclasses.replace(stake, last_withdraw_request_shares=shares)
+    market, stake = _rebased(market, stake, vault)
+    fund = market.insurance_fund
+    if stake.last_withdraw_request_shares > stake.if_shares:
+        raise Rejected(ifmath.INVALID_INSURANCE_UNSTAKE_SIZE)
+    value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, vault)
+    shares_now = (stake.if_shares, fund.user_shares, fund.total_shares)
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
+    event = _stake_event(stake, "UnstakeRequest", value, vault, shares_now, shares_now, now_ts)
+    stake = dataclasses.replace(
+        stake, last_withdraw_request_value=value, last_withdraw_request_ts=now_ts
+    )
+    return Effect(market=market, stake=stake, user_stats=stats, events=(event,))
+
+
+def predict_cancel(
+    acc: IfAccounts, market_index: int, now_ts: int, profile: ProgramProfile
+) -> Effect:
+    market, stake = acc.market, _need(acc.stake, "stake")
+    vault = _need(acc.if_vault, "IF vault").amount
+    _check_market_index(stake, market_index)
+    if stake.last_withdraw_request_shares == 0:
+        raise Rejected(ifmath.NO_IF_WITHDRAW_REQUEST_IN_PROGRESS)
+    market, stake = _rebased(market, stake, vault)
+    if stake.last_withdraw_request_shares == 0:
+        raise Rejected(ifmath.INVALID_IF_UNSTAKE_CANCEL)
+    fund = market.insurance_fund
+    before = (stake.if_shares, fund.user_shares, fund.total_shares)
+    lost = ifmath.cancel_shares_lost(
+        stake.last_withdraw_request_shares,
+        fund.total_shares,
+        vault,
+        stake.last_withdraw_request_value,
+    )
+    stake = dataclasses.replace(stake, if_shares=stake.if_shares - lost)
+    market = _fund(
+        market, total_shares=fund.total_shares - lost, user_shares=fund.user_shares - lost
+    )
+    fund = market.insurance_fund
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
+    event = _stake_event(
+        stake,
+        "UnstakeCancelRequest",
+        0,
+        vault,
+        before,
+        (stake.if_shares, fund.user_shares, fund.total_shares),
+        now_ts,
+    )
+    stake = dataclasses.replace(
+        stake,
+        last_withdraw_request_shares=0,
+        last_withdraw_request_value=0,
+        last_withdraw_request_ts=now_ts,
+    )
+    return Effect(market=market, stake=stake, user_stats=stats, events=(event,))
+
+
+def predict_remove(
+    acc: IfAccounts, market_index: int, now_ts: int, profile: ProgramProfile
+) -> Effect:
+    state, market, stake = _need(acc.state, "state"), acc.market, _need(acc.stake, "stake")
+    if_vault, user_token = _need(acc.if_vault, "IF vault"), _need(acc.user_token, "user token")
+    vault = if_vault.amount
+    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
+        raise Rejected(ifmath.EXCHANGE_PAUSED)
+    if market.if_paused_operations & IF_PAUSE_REMOVE:
+        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+    _check_market_index(stake, market_index)
+    if not ifmath.withdraw_utilization_ok(market, profile.withdraw_utilization_limit):
+        raise Rejected(ifmath.SPOT_MARKET_INSUFFICIENT_DEPOSITS)
+    if now_ts - stake.last_withdraw_request_ts < market.insurance_fund.unstaking_period_seconds:
+        raise Rejected(ifmath.TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST)
+    market, stake = _rebased(market, stake, vault)
+    shares = stake.last_withdraw_request_shares
+    if shares == 0:
+        raise Rejected(ifmath.INVALID_IF_UNSTAKE)
+    if stake.if_shares < shares:
+        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
+    fund = market.insurance_fund
+    before = (stake.if_shares, fund.user_shares, fund.total_shares)
+    value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
+    paid = min(value_now, stake.last_withdraw_request_value)
+    stake = dataclasses.replace(
+        stake,
+        if_shares=stake.if_shares - shares,
+        cost_basis=stake.cost_basis - paid,
+        last_withdraw_request_shares=0,
+        last_withdraw_request_value=0,
+        last_withdraw_request_ts=now_ts,
+    )
+    market = _fund(
+        market, total_shares=fund.total_shares - shares, user_shares=fund.user_shares - shares
+    )
+    fund = market.insurance_fund
+    basis = vault - (
+        paid
+        if profile.user_stats_remove_basis is UserStatsRemoveBasis.VAULT_MINUS_WITHDRAWN
+        else value_now
+    )
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, basis, profile)
+    event = _stake_event(
+        stake,
+        "Unstake",
+        paid,
+        vault,
+        before,
+        (stake.if_shares, fund.user_shares, fund.total_shares),
+        now_ts,
+    )
+    if vault - paid == 0:
+        raise Rejected(ifmath.INVALID_IF_DETECTED)
+    if ifmath.revenue_pool_amount(market) > ifmath.deposit_token_amount(market):
+        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    return Effect(
+        market=market,
+        stake=stake,
+        user_stats=stats,
+        transfers=(TokenMove(if_vault.address, user_token.address, paid),),
+        events=(event,),
+    )
+
+
+def predict_deposit_revenue_pool(
+    acc: IfAccounts,
+    amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
+) -> Effect:
+    state, market = _need(acc.state, "state"), acc.market
+    spot_vault, user_token = (
+        _need(acc.spot_vault, "spot market vault"),
+        _need(acc.user_token, "user token"),
+    )
+    if state.exchange_status & EXCHANGE_DEPOSIT_PAUSED:
+        raise Rejected(ifmath.EXCHANGE_PAUSED)
+    if amount == 0:
+        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
+    if market.status in (STATUS_SETTLEMENT, STATUS_DELISTED) or (
+        market.expiry_ts != 0 and now_ts >= market.expiry_ts
+    ):
+        raise Rejected(ifmath.DEFAULT_ERROR)
+    scaled = (
+        amount * ifmath.balance_precision(market.decimals) // market.cumulative_deposit_interest
+    )
+    market = dataclasses.replace(
+        market,
+        revenue_pool_scaled_balance=market.revenue_pool_scaled_balance + scaled,
+        deposit_balance=market.deposit_balance + scaled,
+    )
+    if check_token_balances and user_token.amount < amount:
+        raise TokenRejected(1, ("Error: insufficient funds",))
+    if (
+        market.max_token_deposits
+        and ifmath.deposit_token_amount(market) > market.max_token_deposits
+    ):
+        raise Rejected(ifmath.MAX_DEPOSIT)
+    liquidity = ifmath.deposit_token_amount(market) - ifmath.borrow_token_amount(market)
+    if spot_vault.amount + amount < liquidity:
+        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    return Effect(
+        market=market, transfers=(TokenMove(user_token.address, spot_vault.address, amount),)
+    )
+
+
+def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Effect:
+    market, stake = acc.market, _need(acc.stake, "stake")
+    stats = _need(acc.user_stats, "user stats")
+    vault = _need(acc.if_vault, "IF vault").amount
+    _check_market_index(stake, QUOTE_MARKET_INDEX)
+    fund = market.insurance_fund
+    if stake.if_base != fund.shares_base:
+        raise Rejected(ifmath.INVALID_IF_REBASE)
+    value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, vault)
+    return Effect(
+        market=market,
+        stake=stake,
+        user_stats=dataclasses.replace(stats, if_staked_quote_asset_amount=value),
+    )
+
+
+def predict_initialize_user_stats(state: State, user_stats: UserStats) -> Effect:
+    """`user_stats` is the new account (AccountCodec.new_user_stats); State counts it."""
+    bumped = dataclasses.replace(state, number_of_authorities=state.number_of_authorities + 1)
+    return Effect(market=None, state=bumped, user_stats=user_stats)
+
+
+def predict_initialize_stake(acc: IfAccounts, now_ts: int) -> Effect:
+    """The new stake's bytes come from the codec (AccountCodec.new_stake); this checks the gate."""
+    if acc.market.if_paused_operations & IF_PAUSE_INIT:
+        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+    return Effect(market=acc.market)
+
+
+def predict(
+    instruction: str,
+    accounts: IfAccounts,
+    args: Mapping[str, int],
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    check_token_balances: bool = True,
+) -> Effect:
+    """Dispatch by IDL instruction name (camelCase) with the instruction's args.
+
+    With `check_token_balances=False` a short wallet is left for the token program
+    to reject (the localnet runs the real SPL Token program for transfers).
+    """
+    if instruction == "addInsuranceFundStake":
+        return predict_add(
+            accounts,
+            args["marketIndex"],
+            args["amount"],
+            now_ts,
+            profile,
+            check_token_balances=check_token_balances,
+        )
+    if instruction == "requestRemoveInsuranceFundStake":
+        return predict_request(accounts, args["marketIndex"], args["amount"], now_ts, profile)
+    if instruction == "cancelRequestRemoveInsuranceFundStake":
+        return predict_cancel(accounts, args["marketIndex"], now_ts, profile)
+    if instruction == "removeInsuranceFundStake":
+        return predict_remove(accounts, args["marketIndex"], now_ts, profile)
+    if instruction == "settleRevenueToInsuranceFund":
+        if accounts.market.market_index != args["spotMarketIndex"]:
+            raise Rejected(6088)  # InvalidSpotMarketAccount
+        return predict_settle(accounts, now_ts, profile)
+    if instruction == "depositIntoSpotMarketRevenuePool":
+        return predict_deposit_revenue_pool(
+            accounts, args["amount"], now_ts, profile, check_token_balances=check_token_balances
+        )
+    if instruction == "updateUserQuoteAssetInsuranceStake":
+        return predict_update_quote_stake(accounts, now_ts, profile)
+    if instruction == "initializeInsuranceFundStake":
+        return predict_initialize_stake(accounts, now_ts)
+    raise ValueError(f"the mirror does not model {instruction!r}")

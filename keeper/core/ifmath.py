@@ -1,0 +1,286 @@
+"""Insurance Fund share math, as the program computes it: pure integers, floor division.
+
+Every function mirrors one step of the program (spec §4) and rounds the same way,
+which is always in the fund's favour. Errors the program would raise are raised as
+`Rejected(code)`; the shell maps codes to names and sentences (keeper.core.errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keeper.core.errors import KeeperError
+from keeper.core.views import SpotMarket
+
+PERCENTAGE_PRECISION = 1_000_000
+IF_FACTOR_PRECISION = 1_000_000
+SPOT_UTILIZATION_PRECISION = 1_000_000
+SPOT_RATE_PRECISION = 1_000_000
+ONE_YEAR_SECONDS = 31_536_000
+
+# Program error codes the mirror can predict (names live in the IDL's error table).
+INSUFFICIENT_DEPOSIT = 6002
+MATH_ERROR = 6019
+EXCHANGE_PAUSED = 6024
+MAX_DEPOSIT = 6038
+CASTING_FAILURE = 6041
+SPOT_MARKET_INSUFFICIENT_DEPOSITS = 6092
+DEFAULT_ERROR = 6129
+TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST = 6133
+INVALID_SPOT_MARKET_STATE = 6135
+INSUFFICIENT_IF_SHARES = 6145
+SPOT_MARKET_VAULT_INVARIANT_VIOLATED = 6173
+REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF = 6176
+NO_REVENUE_TO_SETTLE_TO_IF = 6177
+INVALID_IF_UNSTAKE = 6185
+INVALID_IF_UNSTAKE_CANCEL = 6187
+INVALID_IF_FOR_NEW_STAKES = 6188
+INVALID_IF_REBASE = 6189
+INVALID_INSURANCE_UNSTAKE_SIZE = 6190
+INVALID_IF_DETECTED = 6192
+IF_WITHDRAW_REQUEST_IN_PROGRESS = 6198
+NO_IF_WITHDRAW_REQUEST_IN_PROGRESS = 6199
+IF_WITHDRAW_REQUEST_TOO_SMALL = 6200
+INCORRECT_SPOT_MARKET_ACCOUNT_PASSED = 6201
+INVALID_IF_SHARES_DETECTED = 6203
+INSURANCE_FUND_OPERATION_PAUSED = 6258
+
+
+class Rejected(KeeperError):
+    """The program would fail with custom error `code` (plus any `msg!` lines it logs)."""
+
+    def __init__(self, code: int, logs: tuple[str, ...] = ()) -> None:
+        self.code = code
+        self.logs = logs
+        super().__init__(f"program error {code}" + (f": {' '.join(logs)}" if logs else ""))
+
+
+class TokenRejected(Rejected):
+    """The SPL Token program (called by Drift) would fail with its own error `code`."""
+
+
+def _require(condition: bool, code: int) -> None:
+    if not condition:
+        raise Rejected(code)
+
+
+# -- token amounts from scaled balances ------------------------------------------------
+
+
+def balance_precision(decimals: int) -> int:
+    """Scaled balance × cumulative interest ÷ this = token units: 10^(19 − decimals)."""
+    if not 0 <= decimals <= 19:
+        raise Rejected(MATH_ERROR)
+    result: int = 10 ** (19 - decimals)
+    return result
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def deposit_tokens(scaled_balance: int, cumulative_interest: int, decimals: int) -> int:
+    return scaled_balance * cumulative_interest // balance_precision(decimals)
+
+
+def borrow_tokens(scaled_balance: int, cumulative_interest: int, decimals: int) -> int:
+    return ceil_div(scaled_balance * cumulative_interest, balance_precision(decimals))
+
+
+def deposit_token_amount(market: SpotMarket) -> int:
+    return deposit_tokens(
+        market.deposit_balance, market.cumulative_deposit_interest, market.decimals
+    )
+
+
+def borrow_token_amount(market: SpotMarket) -> int:
+    return borrow_tokens(market.borrow_balance, market.cumulative_borrow_interest, market.decimals)
+
+
+def revenue_pool_amount(market: SpotMarket) -> int:
+    return deposit_tokens(
+        market.revenue_pool_scaled_balance, market.cumulative_deposit_interest, market.decimals
+    )
+
+
+def utilization(deposit_amount: int, borrow_amount: int) -> int:
+    """Borrows ÷ deposits at 1e6; 0 with neither, 100% with borrows and no deposits."""
+    if borrow_amount == 0 and deposit_amount == 0:
+        return 0
+    if deposit_amount == 0:
+        return SPOT_UTILIZATION_PRECISION
+    return borrow_amount * SPOT_UTILIZATION_PRECISION // deposit_amount
+
+
+def market_utilization(market: SpotMarket) -> int:
+    return utilization(deposit_token_amount(market), borrow_token_amount(market))
+
+
+def withdraw_utilization_ok(market: SpotMarket, limit: int) -> bool:
+    """The remove gate: both the stored TWAP and the current utilization ≤ limit."""
+    return market.utilization_twap <= limit and market_utilization(market) <= limit
+
+
+# -- shares ↔ amounts ---------------------------------------------------------------------
+
+
+def amount_to_shares(amount: int, total_shares: int, vault_amount: int) -> int:
+    """Shares an `amount` buys; an empty vault (with no shares) prices 1:1."""
+    if vault_amount > 0:
+        return amount * total_shares // vault_amount
+    _require(total_shares == 0, INVALID_IF_SHARES_DETECTED)
+    return amount
+
+
+def shares_to_amount(shares: int, total_shares: int, vault_amount: int) -> int:
+    """Tokens `shares` are worth now, rounded against the holder."""
+    if total_shares == 0:
+        return 0
+    _require(shares <= total_shares, INVALID_IF_SHARES_DETECTED)
+    return shares * vault_amount // total_shares
+
+
+def request_value(shares: int, total_shares: int, vault_amount: int) -> int:
+    """Frozen at request time; capped at V − 1 so the vault never empties."""
+    return min(shares_to_amount(shares, total_shares, vault_amount), max(vault_amount - 1, 0))
+
+
+def remove_payout(
+    shares: int, total_shares: int, vault_amount: int, request_value_amount: int
+) -> int:
+    """Losses during the cooldown are passed on, gains are forfeited."""
+    return min(shares_to_amount(shares, total_shares, vault_amount), request_value_amount)
+
+
+def cancel_shares_lost(
+    shares: int, total_shares: int, vault_amount: int, request_value_amount: int
+) -> int:
+    """Shares a cancel burns: the requested slice's gain during the cooldown."""
+    if shares_to_amount(shares, total_shares, vault_amount) <= request_value_amount:
+        return 0
+    kept = request_value_amount * (total_shares - shares) // (vault_amount - request_value_amount)
+    return shares - kept
+
+
+def amount_for_shares(shares: int, total_shares: int, vault_amount: int) -> int:
+    """The largest request `amount` that converts to at most `shares` shares.
+
+    Requests are made in tokens; this finds the amount to pass to request exactly
+    (or as close below as possible to) a share count, e.g. a full exit.
+    """
+    if vault_amount == 0 or total_shares == 0:
+        return shares
+    # floor(a·T/V) ≤ s  ⇔  a·T < (s+1)·V  ⇔  a ≤ ceil((s+1)·V/T) − 1
+    return ceil_div((shares + 1) * vault_amount, total_shares) - 1
+
+
+# -- rebase -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundShares:
+    total_shares: int
+    user_shares: int
+    shares_base: int
+
+
+def rebase_exponent(total_shares: int, vault_amount: int) -> int:
+    """k = floor(log10(T/10/V)) when 0 < V < T; the program divides shares by 10^k."""
+    if vault_amount == 0 or vault_amount >= total_shares:
+        return 0
+    ratio = total_shares // 10 // vault_amount
+    return len(str(ratio)) - 1 if ratio >= 1 else 0
+
+
+def rebase_fund(fund: FundShares, vault_amount: int) -> FundShares:
+    k = rebase_exponent(fund.total_shares, vault_amount)
+    if k > 0:
+        div: int = 10**k
+        fund = FundShares(fund.total_shares // div, fund.user_shares // div, fund.shares_base + k)
+    if vault_amount != 0 and fund.total_shares == 0:
+        # Tokens with no shares become protocol-owned at one share per unit.
+        fund = FundShares(vault_amount, fund.user_shares, fund.shares_base)
+    return fund
+
+
+def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
+    _require(stake_base <= market_base, INVALID_IF_REBASE)
+    div: int = 10 ** (market_base - stake_base)
+    return shares // div
+
+
+def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) -> int:
+    """A stake's shares at the market's base, as the next touch will rebase them.
+
+    A stake ahead of its market is invalid (the program fails with 6189); read-only
+    views show its shares as stored and let verification report it.
+    """
+    if stake_base >= market_base:
+        return if_shares
+    return rebase_stake_shares(if_shares, stake_base, market_base)
+
+
+# -- settle ---------------------------------------------------------------------------------
+
+
+def next_settle_ts(last_settle_ts: int, period_seconds: int) -> int:
+    """The on-the-hour rule: settles align to multiples of the period since the epoch."""
+    if period_seconds <= 1:
+        return last_settle_ts + period_seconds
+    delay = last_settle_ts % period_seconds
+    if delay == 0:
+        return last_settle_ts + period_seconds
+    if delay <= period_seconds // 3:
+        return last_settle_ts - delay + period_seconds
+    return last_settle_ts - delay + 2 * period_seconds
+
+
+def settle_wait_seconds(last_settle_ts: int, period_seconds: int, now_ts: int) -> int:
+    return max(0, next_settle_ts(last_settle_ts, period_seconds) - now_ts)
+
+
+def settle_apr_cap(vault_amount: int, max_apr: int, period_seconds: int) -> int:
+    """Most a settle may add to the vault: `max_apr` per year, per settle period."""
+    settles_per_year = max(ONE_YEAR_SECONDS // period_seconds, 1)
+    return vault_amount * max_apr // PERCENTAGE_PRECISION // settles_per_year
+
+
+def settle_amount(
+    pool_amount: int,
+    liquidity_amount: int,
+    user_shares: int,
+    vault_amount: int,
+    max_apr: int,
+    period_seconds: int,
+) -> int:
+    """Tokens a settle moves: the pool, halved liquidity if short, then /10 and the cap."""
+    amount = pool_amount
+    if liquidity_amount < amount:
+        amount = max(liquidity_amount, 0) // 2
+    if user_shares > 0:
+        amount = min(amount // 10, settle_apr_cap(vault_amount, max_apr, period_seconds))
+    return amount
+
+
+def protocol_shares_minted(
+    amount: int, total_factor: int, user_factor: int, total_shares: int, vault_amount: int
+) -> int:
+    """The protocol's cut of a settle, bought as shares at the pre-settle price."""
+    protocol_factor = total_factor - user_factor
+    if protocol_factor <= 0 or total_factor == 0:
+        return 0
+    protocol_amount = amount * protocol_factor // total_factor
+    return amount_to_shares(protocol_amount, total_shares, vault_amount)
+
+
+def share_price(total_shares: int, vault_amount: int) -> int:
+    """Tokens per share at 1e6 (PRICE_PRECISION), for display."""
+    return (
+        vault_amount * PERCENTAGE_PRECISION // total_shares
+        if total_shares
+        else PERCENTAGE_PRECISION
+    )
+
+
+def cooldown_matures_ts(request_ts: int, unstaking_period_seconds: int) -> int:
+    return request_ts + unstaking_period_seconds

@@ -1,0 +1,204 @@
+"""Program profiles: everything that differs between Drift builds and forks.
+
+Drift v2 froze its program in April 2026 and forks deploy the same Insurance Fund
+under other program ids, with rules that changed across versions. Code outside this
+module never hard-codes the program id, the IDL or a version-dependent rule; it asks
+the profile it was given.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from solders.pubkey import Pubkey
+
+from keeper.core.errors import ConfigError
+from keeper.core.programs import DRIFT_MAINNET_PROGRAM_ID
+from keeper.data import bundled_path
+
+BUNDLED_IDL_PATH = bundled_path("idl", "drift.json")
+
+
+class BorrowRateCurve(enum.Enum):
+    """Shape of the borrow-rate curve above the optimal utilization."""
+
+    #: v2.84.0 up to v2.121.x: one straight segment from optimal to max rate.
+    LINEAR = "linear"
+    #: v2.122.0 and later: six segments with fixed utilization end points.
+    SIX_SEGMENT = "six_segment"
+
+
+class UserStatsRemoveBasis(enum.Enum):
+    """Which vault balance `remove` uses to recompute `ifStakedQuoteAssetAmount`.
+
+    The v2.84 build values the remaining stake against `vault - amount` (the current
+    value of the requested shares); v2.96 and later use `vault - withdrawn`.
+    """
+
+    VAULT_MINUS_SHARE_VALUE = "vault_minus_share_value"
+    VAULT_MINUS_WITHDRAWN = "vault_minus_withdrawn"
+
+
+@dataclass(frozen=True)
+class ProgramProfile:
+    """A Drift program deployment: id, IDL and the rules of its build."""
+
+    name: str
+    program_id: Pubkey
+    idl_path: Path = BUNDLED_IDL_PATH
+    #: Remove is allowed while utilization and its TWAP are at most this (1e6 = 100%).
+    withdraw_utilization_limit: int = 900_000
+    borrow_rate_curve: BorrowRateCurve = BorrowRateCurve.SIX_SEGMENT
+    user_stats_remove_basis: UserStatsRemoveBasis = UserStatsRemoveBasis.VAULT_MINUS_WITHDRAWN
+    #: `initializeUserStats.authority` must sign up to v2.96; later IDLs drop the flag.
+    init_user_stats_authority_signs: bool = False
+    #: Interest accrual when `now < last_interest_ts`: v2.84 fails (MathError), v2.93+ accrues 0.
+    interest_fails_on_clock_regression: bool = False
+    #: Per-settle APR cap (1e6 = 100%) by market index; other markets use the default.
+    max_apr_per_settle: int = 10_000_000
+    max_apr_per_settle_by_market: tuple[tuple[int, int], ...] = ((15, 45_454),)
+    #: Markets whose stake value is mirrored into UserStats (quote 0, gov 15).
+    user_stats_snapshot_markets: tuple[int, ...] = (0, 15)
+    notes: str = field(default="", compare=False)
+
+    def max_apr_for(self, market_index: int) -> int:
+        for index, apr in self.max_apr_per_settle_by_market:
+            if index == market_index:
+                return apr
+        return self.max_apr_per_settle
+
+    def with_program_id(self, program_id: Pubkey | str) -> ProgramProfile:
+        """The same rules deployed under another id (a fork or a local deployment)."""
+        pid = (
+            program_id if isinstance(program_id, Pubkey) else parse_pubkey(program_id, "program_id")
+        )
+        return replace(self, program_id=pid)
+
+
+def parse_pubkey(text: str, what: str) -> Pubkey:
+    try:
+        return Pubkey.from_string(text)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what}: {text!r} is not a valid base58 public key") from exc
+
+
+#: The last dispatched mainnet rules (v2.161.0, identical IF code at v2.162.0).
+DRIFT_MAINNET = ProgramProfile(
+    name="drift-mainnet",
+    program_id=DRIFT_MAINNET_PROGRAM_ID,
+    notes="Drift v2 at v2.161 (program frozen 2026-04; simulate before relying on it).",
+)
+
+#: The mainnet build of mid-2024 (protocol v2.84) that recorded the golden traces.
+DRIFT_V2_84 = ProgramProfile(
+    name="drift-v2.84",
+    program_id=DRIFT_MAINNET_PROGRAM_ID,
+    withdraw_utilization_limit=800_000,
+    borrow_rate_curve=BorrowRateCurve.LINEAR,
+    user_stats_remove_basis=UserStatsRemoveBasis.VAULT_MINUS_SHARE_VALUE,
+    init_user_stats_authority_signs=True,
+    interest_fails_on_clock_regression=True,
+    # The separate market-15 cap arrived in v2.125.0.
+    max_apr_per_settle_by_market=(),
+    user_stats_snapshot_markets=(0, 15),
+    notes="Drift protocol v2.84 build (June 2024), the build behind the golden traces.",
+)
+
+PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84)}
+
+
+def get_profile(name: str) -> ProgramProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ConfigError(f"unknown program profile {name!r} (known: {known})") from None
+
+
+_OVERRIDABLE = {
+    "program_id",
+    "idl_path",
+    "withdraw_utilization_limit",
+    "borrow_rate_curve",
+    "user_stats_remove_basis",
+    "init_user_stats_authority_signs",
+    "interest_fails_on_clock_regression",
+    "max_apr_per_settle",
+}
+
+
+def profile_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) -> ProgramProfile:
+    """Build a profile from a config table: `base = "<profile>"` plus overrides."""
+    unknown = set(data) - _OVERRIDABLE - {"base", "name"}
+    if unknown:
+        raise ConfigError(f"profile: unknown keys {sorted(unknown)}")
+    prof = get_profile(str(data.get("base", DRIFT_MAINNET.name)))
+    changes: dict[str, Any] = {}
+    if "name" in data:
+        changes["name"] = str(data["name"])
+    if "program_id" in data:
+        changes["program_id"] = parse_pubkey(str(data["program_id"]), "profile.program_id")
+    if "idl_path" in data:
+        path = Path(str(data["idl_path"]))
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise ConfigError(f"profile.idl_path: no such file {path}")
+        changes["idl_path"] = path
+    if "withdraw_utilization_limit" in data:
+        limit = data["withdraw_utilization_limit"]
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1_000_000:
+            raise ConfigError(
+                "profile.withdraw_utilization_limit must be an integer in [0, 1_000_000] "
+                "(1_000_000 = 100%)"
+            )
+        changes["withdraw_utilization_limit"] = limit
+    if "max_apr_per_settle" in data:
+        apr = data["max_apr_per_settle"]
+        if not isinstance(apr, int) or isinstance(apr, bool) or apr <= 0:
+            raise ConfigError("profile.max_apr_per_settle must be a positive integer")
+        changes["max_apr_per_settle"] = apr
+    if "borrow_rate_curve" in data:
+        try:
+            changes["borrow_rate_curve"] = BorrowRateCurve(str(data["borrow_rate_curve"]))
+        except ValueError:
+            raise ConfigError(
+                f"profile.borrow_rate_curve must be one of {[c.value for c in BorrowRateCurve]}"
+            ) from None
+    if "user_stats_remove_basis" in data:
+        try:
+            changes["user_stats_remove_basis"] = UserStatsRemoveBasis(
+                str(data["user_stats_remove_basis"])
+            )
+        except ValueError:
+            raise ConfigError(
+                "profile.user_stats_remove_basis must be one of "
+                f"{[c.value for c in UserStatsRemoveBasis]}"
+            ) from None
+    for flag in ("init_user_stats_authority_signs", "interest_fails_on_clock_regression"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                raise ConfigError(f"profile.{flag} must be true or false")
+            changes[flag] = data[flag]
+    return replace(prof, **changes)
+
+
+def load_profile_file(path: Path) -> ProgramProfile:
+    """Read a profile from a TOML or JSON file (see config/ for examples)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile file {path}: {exc.strerror}") from exc
+    try:
+        data: dict[str, Any] = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"profile file {path} is not valid: {exc}") from exc
+    table = data.get("profile", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"profile file {path}: [profile] must be a table")
+    return profile_from_mapping(table, base_dir=path.parent)

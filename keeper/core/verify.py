@@ -1,0 +1,294 @@
+"""Checks on what the keeper reads, before anything is decided or sent.
+
+A cluster, an RPC provider or a man in the middle can hand us accounts that decode
+but make no sense together. These pure checks turn every such inconsistency into a
+typed finding; callers refuse to act on a snapshot with an error-level finding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from keeper.core import ifmath
+from keeper.core.addresses import DriftAddresses
+from keeper.core.errors import VerificationError
+from keeper.core.ifmath import IF_FACTOR_PRECISION
+from keeper.core.snapshot import MarketSnapshot, Snapshot
+from keeper.core.views import InsuranceFundStake, UserStats
+
+
+class Severity(enum.Enum):
+    ERROR = "error"  # never act on this snapshot
+    WARNING = "warning"  # legal but worth an operator's attention
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    check: str
+    account: Pubkey | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f" [{self.account}]" if self.account else ""
+        return f"{self.severity.value}: {self.check}{where}: {self.message}"
+
+
+def _err(check: str, account: Pubkey | None, message: str) -> Finding:
+    return Finding(Severity.ERROR, check, account, message)
+
+
+def _warn(check: str, account: Pubkey | None, message: str) -> Finding:
+    return Finding(Severity.WARNING, check, account, message)
+
+
+def check_market(
+    snap: MarketSnapshot, addresses: DriftAddresses, drift_signer: Pubkey
+) -> list[Finding]:
+    market, fund = snap.market, snap.market.insurance_fund
+    idx = market.market_index
+    out: list[Finding] = []
+    expected = {
+        "spot market": (market.address, addresses.spot_market(idx)),
+        "spot market vault": (market.vault, addresses.spot_market_vault(idx)),
+        "insurance fund vault": (fund.vault, addresses.insurance_fund_vault(idx)),
+    }
+    for what, (actual, pda) in expected.items():
+        if actual != pda:
+            out.append(_err("pda", actual, f"market {idx}: {what} is {actual}, PDA is {pda}"))
+    for what, tok, recorded in (
+        ("insurance fund vault", snap.insurance_fund_vault, fund.vault),
+        ("spot market vault", snap.spot_market_vault, market.vault),
+    ):
+        if tok.address != recorded:
+            out.append(
+                _err(
+                    "vault-link",
+                    tok.address,
+                    f"market {idx}: {what} read from {tok.address}, market records {recorded}",
+                )
+            )
+        if tok.mint != market.mint:
+            out.append(
+                _err(
+                    "vault-mint",
+                    tok.address,
+                    f"market {idx}: {what} mint {tok.mint} != market mint {market.mint}",
+                )
+            )
+        if tok.owner != drift_signer:
+            out.append(
+                _err(
+                    "vault-owner",
+                    tok.address,
+                    f"market {idx}: {what} is owned by {tok.owner}, not the drift signer",
+                )
+            )
+        if tok.token_program != market.token_program:
+            out.append(
+                _err(
+                    "vault-program",
+                    tok.address,
+                    f"market {idx}: {what} belongs to {tok.token_program}, market uses {market.token_program}",
+                )
+            )
+    if fund.user_shares > fund.total_shares:
+        out.append(
+            _err(
+                "shares",
+                market.address,
+                f"market {idx}: user shares {fund.user_shares} exceed total shares {fund.total_shares}",
+            )
+        )
+    if snap.if_vault_amount == 0 and fund.total_shares != 0:
+        out.append(
+            _warn(
+                "empty-vault",
+                fund.vault,
+                f"market {idx}: {fund.total_shares} shares outstanding over an empty vault; new stakes are refused",
+            )
+        )
+    if not fund.user_factor <= fund.total_factor <= IF_FACTOR_PRECISION:
+        out.append(
+            _err(
+                "factors",
+                market.address,
+                f"market {idx}: user factor {fund.user_factor} / total factor {fund.total_factor} out of order",
+            )
+        )
+    if fund.revenue_settle_period_seconds < 0 or fund.unstaking_period_seconds < 0:
+        out.append(
+            _err("periods", market.address, f"market {idx}: negative settle or unstaking period")
+        )
+    if market.revenue_pool_scaled_balance > market.deposit_balance:
+        out.append(
+            _err(
+                "revenue-pool",
+                market.address,
+                f"market {idx}: revenue pool {market.revenue_pool_scaled_balance} exceeds deposit balance {market.deposit_balance} (scaled)",
+            )
+        )
+    return out
+
+
+def check_stake(
+    stake: InsuranceFundStake, snap: MarketSnapshot | None, addresses: DriftAddresses
+) -> list[Finding]:
+    out: list[Finding] = []
+    pda = addresses.insurance_fund_stake(stake.authority, stake.market_index)
+    if stake.address != pda:
+        out.append(
+            _err(
+                "pda",
+                stake.address,
+                f"stake of {stake.authority} in market {stake.market_index} should be at {pda}",
+            )
+        )
+    if stake.last_withdraw_request_shares > stake.if_shares:
+        out.append(
+            _err(
+                "request",
+                stake.address,
+                f"request of {stake.last_withdraw_request_shares} shares exceeds the stake's {stake.if_shares}",
+            )
+        )
+    if stake.last_withdraw_request_shares == 0 and stake.last_withdraw_request_value != 0:
+        out.append(
+            _warn(
+                "request",
+                stake.address,
+                "a request value without requested shares blocks adds until cancelled",
+            )
+        )
+    if snap is None:
+        return out
+    fund = snap.market.insurance_fund
+    if stake.if_base > fund.shares_base:
+        out.append(
+            _err(
+                "base",
+                stake.address,
+                f"stake base {stake.if_base} is ahead of the market's {fund.shares_base}",
+            )
+        )
+    shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
+    if shares > fund.user_shares:
+        out.append(
+            _err(
+                "shares",
+                stake.address,
+                f"stake holds {shares} shares, the market's users hold {fund.user_shares}",
+            )
+        )
+    if (
+        stake.last_withdraw_request_shares
+        and snap.if_vault_amount
+        and stake.last_withdraw_request_value >= snap.if_vault_amount
+    ):
+        out.append(
+            _err(
+                "request",
+                stake.address,
+                f"request value {stake.last_withdraw_request_value} is not below the vault's {snap.if_vault_amount}",
+            )
+        )
+    return out
+
+
+def check_user_stats(stats: UserStats, addresses: DriftAddresses) -> list[Finding]:
+    pda = addresses.user_stats(stats.authority)
+    if stats.address != pda:
+        return [_err("pda", stats.address, f"user stats of {stats.authority} should be at {pda}")]
+    return []
+
+
+def check_snapshot(snapshot: Snapshot, addresses: DriftAddresses) -> list[Finding]:
+    """Every invariant of a snapshot, as findings (empty = consistent)."""
+    out: list[Finding] = []
+    state = snapshot.state
+    if state.address != addresses.state():
+        out.append(_err("pda", state.address, f"state should be at {addresses.state()}"))
+    signer = addresses.drift_signer()
+    if state.signer != signer:
+        out.append(
+            _err(
+                "signer", state.address, f"state records signer {state.signer}, the PDA is {signer}"
+            )
+        )
+    by_index: dict[int, MarketSnapshot] = {}
+    for m in snapshot.markets:
+        if m.market_index in by_index:
+            out.append(
+                _err("duplicate", m.market.address, f"market {m.market_index} appears twice")
+            )
+        by_index[m.market_index] = m
+        out += check_market(m, addresses, signer)
+    totals: dict[int, int] = {}
+    for stake in snapshot.stakes:
+        snap = by_index.get(stake.market_index)
+        out += check_stake(stake, snap, addresses)
+        if snap is not None:
+            totals[stake.market_index] = totals.get(
+                stake.market_index, 0
+            ) + ifmath.effective_stake_shares(
+                stake.if_shares, stake.if_base, snap.market.insurance_fund.shares_base
+            )
+    for idx, total in totals.items():
+        user_shares = by_index[idx].market.insurance_fund.user_shares
+        if total > user_shares:
+            out.append(
+                _err(
+                    "shares",
+                    by_index[idx].market.address,
+                    f"market {idx}: stakes read hold {total} shares, more than the {user_shares} user shares",
+                )
+            )
+    for stats in snapshot.user_stats:
+        out += check_user_stats(stats, addresses)
+    return out
+
+
+def require_consistent(findings: Iterable[Finding]) -> None:
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors:
+        raise VerificationError(
+            "refusing to act on inconsistent accounts:\n" + "\n".join(f"  {f}" for f in errors)
+        )
+
+
+@dataclass(frozen=True)
+class FieldMismatch:
+    account: Pubkey | None
+    field: str
+    expected: object
+    actual: object
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.field}: expected {self.expected}, read {self.actual}"
+
+
+def diff_views(expected: object, actual: object, prefix: str = "") -> list[FieldMismatch]:
+    """Field-by-field differences of two views (nested views included, raw bytes not)."""
+    if type(expected) is not type(actual) or not dataclasses.is_dataclass(expected):
+        return (
+            [] if expected == actual else [FieldMismatch(None, prefix or "value", expected, actual)]
+        )
+    account = getattr(actual, "address", None)
+    out: list[FieldMismatch] = []
+    for f in dataclasses.fields(expected):
+        if not f.compare:
+            continue
+        a, b = getattr(expected, f.name), getattr(actual, f.name)
+        if dataclasses.is_dataclass(a):
+            out += [
+                dataclasses.replace(m, account=m.account or account)
+                for m in diff_views(a, b, f"{prefix}{f.name}.")
+            ]
+        elif a != b:
+            out.append(FieldMismatch(account, prefix + f.name, a, b))
+    return out

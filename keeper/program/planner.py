@@ -1,0 +1,247 @@
+"""Turning a staker's intent into a validated plan: instructions plus predicted effect.
+
+Pure: a plan is made from a verified snapshot, and it exists only if the mirror
+predicts the program will accept it. A plan the program would reject becomes the
+program's own error (name and sentence) before anything is signed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+
+from keeper.core import ifmath
+from keeper.core.addresses import associated_token_address
+from keeper.core.effects import Effect, IfAccounts, predict
+from keeper.core.errors import ErrorTable
+from keeper.core.fmt import format_amount
+from keeper.core.ifmath import Rejected
+from keeper.core.plan import Plan, PlanError, rejection_error
+from keeper.core.profile import ProgramProfile
+from keeper.core.snapshot import MarketSnapshot, Snapshot
+from keeper.core.views import InsuranceFundStake, TokenAccount
+from keeper.program.codec import AccountCodec
+from keeper.program.instructions import DriftInstructions, MarketKeys
+
+
+@dataclass(frozen=True)
+class Planner:
+    profile: ProgramProfile
+    builders: DriftInstructions
+    codec: AccountCodec
+
+    @property
+    def errors(self) -> ErrorTable:
+        return self.builders.idl.errors
+
+    def wallet_address(self, snap: MarketSnapshot, owner: Pubkey) -> Pubkey:
+        return associated_token_address(owner, snap.market.mint, snap.market.token_program)
+
+    def _market(self, snap: Snapshot, market_index: int) -> MarketSnapshot:
+        try:
+            return snap.market(market_index)
+        except KeyError:
+            raise PlanError(f"spot market {market_index} was not read") from None
+
+    def _wallet(self, snap: Snapshot, market: MarketSnapshot, owner: Pubkey) -> TokenAccount:
+        address = self.wallet_address(market, owner)
+        for tok in snap.wallets:
+            if tok.address == address:
+                if tok.mint != market.market.mint or tok.owner != owner:
+                    raise PlanError(
+                        f"token account {address} is not {owner}'s account for this market's mint"
+                    )
+                return tok
+        raise PlanError(
+            f"{owner} has no token account for market {market.market_index}'s mint "
+            f"{market.market.mint} (expected the associated account {address})"
+        )
+
+    def _funded_wallet(
+        self, snap: Snapshot, m: MarketSnapshot, owner: Pubkey, amount: int, verb: str
+    ) -> TokenAccount:
+        wallet = self._wallet(snap, m, owner)
+        if wallet.amount < amount:
+            raise PlanError(
+                f"the wallet holds {format_amount(wallet.amount, m.market.decimals)}, "
+                f"less than the {format_amount(amount, m.market.decimals)} to {verb}"
+            )
+        return wallet
+
+    def _predict(
+        self, name: str, accounts: IfAccounts, args: dict[str, int], now_ts: int
+    ) -> Effect:
+        try:
+            return predict(name, accounts, args, now_ts, self.profile)
+        except Rejected as rej:
+            raise rejection_error(rej, self.errors) from None
+
+    def _stake(self, snap: Snapshot, authority: Pubkey, market_index: int) -> InsuranceFundStake:
+        stake = snap.stake(authority, market_index)
+        if stake is None:
+            raise PlanError(f"{authority} has no insurance fund stake in market {market_index}")
+        return stake
+
+    def _accounts(
+        self, snap: Snapshot, m: MarketSnapshot, authority: Pubkey, **extra: Any
+    ) -> IfAccounts:
+        stats = next((u for u in snap.user_stats if u.authority == authority), None)
+        base = IfAccounts(
+            market=m.market,
+            state=snap.state,
+            if_vault=m.insurance_fund_vault,
+            spot_vault=m.spot_market_vault,
+            stake=snap.stake(authority, m.market_index),
+            user_stats=stats,
+        )
+        return dataclasses.replace(base, **extra)
+
+    # -- intents ---------------------------------------------------------------------
+
+    def stake(self, snap: Snapshot, authority: Pubkey, market_index: int, amount: int) -> Plan:
+        if amount <= 0:
+            raise PlanError("the amount to stake must be greater than zero")
+        m = self._market(snap, market_index)
+        wallet = self._funded_wallet(snap, m, authority, amount, "stake")
+        ixs: list[Instruction] = []
+        creates: list[str] = []
+        accounts = self._accounts(snap, m, authority, user_token=wallet)
+        if accounts.user_stats is None:
+            ixs.append(self.builders.initialize_user_stats(authority, authority))
+            stats_address = self.builders.addresses.user_stats(authority)
+            accounts = dataclasses.replace(
+                accounts,
+                user_stats=self.codec.new_user_stats(stats_address, authority, snap.now_ts),
+            )
+            creates.append("user stats")
+        if accounts.stake is None:
+            ixs.append(
+                self.builders.initialize_insurance_fund_stake(market_index, authority, authority)
+            )
+            address = self.builders.addresses.insurance_fund_stake(authority, market_index)
+            accounts = dataclasses.replace(
+                accounts, stake=self.codec.new_stake(address, authority, market_index, snap.now_ts)
+            )
+            creates.append("stake account")
+        effect = self._predict(
+            "addInsuranceFundStake",
+            accounts,
+            {"marketIndex": market_index, "amount": amount},
+            snap.now_ts,
+        )
+        keys = MarketKeys.from_market(m.market)
+        ixs.append(self.builders.add_insurance_fund_stake(keys, amount, authority, wallet.address))
+        assert effect.stake is not None and accounts.stake is not None
+        minted = effect.stake.if_shares - accounts.stake.if_shares
+        return Plan(
+            "stake",
+            market_index,
+            authority,
+            tuple(ixs),
+            effect,
+            {"amount": amount, "shares_minted": minted},
+            tuple(creates),
+        )
+
+    def unstake(
+        self, snap: Snapshot, authority: Pubkey, market_index: int, amount: int | None
+    ) -> Plan:
+        """Request an unstake of `amount` tokens, or of every share when `amount` is None."""
+        m = self._market(snap, market_index)
+        stake = self._stake(snap, authority, market_index)
+        fund = m.market.insurance_fund
+        if amount is None:
+            shares = stake.if_shares if stake.if_base == fund.shares_base else 0
+            amount = ifmath.amount_for_shares(shares, fund.total_shares, m.if_vault_amount)
+        if amount <= 0:
+            raise PlanError("the amount to unstake must be greater than zero")
+        effect = self._predict(
+            "requestRemoveInsuranceFundStake",
+            self._accounts(snap, m, authority),
+            {"marketIndex": market_index, "amount": amount},
+            snap.now_ts,
+        )
+        assert effect.stake is not None
+        ix = self.builders.request_remove_insurance_fund_stake(
+            MarketKeys.from_market(m.market), amount, authority
+        )
+        figures = {
+            "amount": amount,
+            "shares_requested": effect.stake.last_withdraw_request_shares,
+            "value_frozen": effect.stake.last_withdraw_request_value,
+            "withdrawable_at": effect.stake.last_withdraw_request_ts
+            + fund.unstaking_period_seconds,
+        }
+        return Plan("unstake request", market_index, authority, (ix,), effect, figures)
+
+    def cancel(self, snap: Snapshot, authority: Pubkey, market_index: int) -> Plan:
+        m = self._market(snap, market_index)
+        stake = self._stake(snap, authority, market_index)
+        effect = self._predict(
+            "cancelRequestRemoveInsuranceFundStake",
+            self._accounts(snap, m, authority),
+            {"marketIndex": market_index},
+            snap.now_ts,
+        )
+        assert effect.stake is not None
+        ix = self.builders.cancel_request_remove_insurance_fund_stake(
+            MarketKeys.from_market(m.market), authority
+        )
+        lost = stake.if_shares - effect.stake.if_shares
+        return Plan(
+            "cancel request", market_index, authority, (ix,), effect, {"shares_forfeited": lost}
+        )
+
+    def withdraw(self, snap: Snapshot, authority: Pubkey, market_index: int) -> Plan:
+        m = self._market(snap, market_index)
+        self._stake(snap, authority, market_index)
+        wallet = self._wallet(snap, m, authority)
+        effect = self._predict(
+            "removeInsuranceFundStake",
+            self._accounts(snap, m, authority, user_token=wallet),
+            {"marketIndex": market_index},
+            snap.now_ts,
+        )
+        paid = sum(t.amount for t in effect.transfers)
+        ix = self.builders.remove_insurance_fund_stake(
+            MarketKeys.from_market(m.market), authority, wallet.address
+        )
+        return Plan("withdraw", market_index, authority, (ix,), effect, {"amount": paid})
+
+    def settle(self, snap: Snapshot, payer: Pubkey, market_index: int) -> Plan:
+        m = self._market(snap, market_index)
+        effect = self._predict(
+            "settleRevenueToInsuranceFund",
+            self._accounts(snap, m, payer),
+            {"spotMarketIndex": market_index},
+            snap.now_ts,
+        )
+        moved = sum(t.amount for t in effect.transfers)
+        ix = self.builders.settle_revenue_to_insurance_fund(MarketKeys.from_market(m.market))
+        return Plan("settle", market_index, payer, (ix,), effect, {"amount": moved})
+
+    def deposit_revenue(
+        self, snap: Snapshot, authority: Pubkey, market_index: int, amount: int
+    ) -> Plan:
+        """Donate tokens to the market's revenue pool; they reach the IF through settles."""
+        if amount <= 0:
+            raise PlanError("the amount to deposit must be greater than zero")
+        m = self._market(snap, market_index)
+        wallet = self._funded_wallet(snap, m, authority, amount, "deposit")
+        effect = self._predict(
+            "depositIntoSpotMarketRevenuePool",
+            self._accounts(snap, m, authority, user_token=wallet),
+            {"amount": amount},
+            snap.now_ts,
+        )
+        keys = MarketKeys.from_market(m.market)
+        ix = self.builders.deposit_into_spot_market_revenue_pool(
+            keys, amount, authority, wallet.address
+        )
+        return Plan(
+            "revenue pool deposit", market_index, authority, (ix,), effect, {"amount": amount}
+        )
