@@ -20,8 +20,7 @@ from pathlib import Path
 
 from solders.pubkey import Pubkey
 
-from keeper.core.errors import ConfigError
-from keeper.core.profile import DRIFT_MAINNET, get_profile
+from keeper.core import DRIFT_MAINNET, ConfigError, get_profile
 from localnet.cluster import Cluster, ClusterConfig, ClusterError
 from localnet.drift_model import DriftModel
 from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files

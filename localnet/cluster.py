@@ -39,16 +39,17 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
-from keeper.core.errors import DecodeError
-from keeper.core.programs import (
+from keeper.core import (
     ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
     ASSOCIATED_TOKEN_PROGRAM_ID,
     SPL_TOKEN_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
+    DecodeError,
+    RawAccount,
+    decode_mint,
+    decode_token_account,
 )
-from keeper.core.spl_token import decode_mint, decode_token_account
-from keeper.core.views import RawAccount
 from localnet.execution import SPONSOR, ExecutionResult, Executor, LoadedMessage
 from localnet.model import ProgramModel
 from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint

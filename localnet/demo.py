@@ -11,9 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from keeper.app.cli import main as drift_if
-from keeper.core.fmt import format_duration
-from keeper.core.profile import DRIFT_MAINNET
+from keeper.app import main as drift_if
+from keeper.core import DRIFT_MAINNET, format_duration
 from localnet.embedded import EmbeddedLocalnet
 
 START_TS = 1_767_225_600  # 2026-01-01T00:00:00Z

@@ -17,36 +17,34 @@ from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 
-from keeper.core.addresses import DriftAddresses
-from keeper.core.constraints import Meta, check_accounts
-from keeper.core.effects import (
+from keeper.core import (
     ACCOUNT_ROLES,
+    INSURANCE_FUND_STAKE_SIZE,
+    SPL_TOKEN_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
     TOKEN_ROLES,
+    USER_STATS_SIZE,
+    DecodeError,
+    DriftAddresses,
+    DriftView,
     Effect,
     IfAccounts,
-    TokenMove,
-    predict,
-    predict_initialize_user_stats,
-)
-from keeper.core.errors import DecodeError
-from keeper.core.fmt import snake_case
-from keeper.core.ifmath import Rejected
-from keeper.core.profile import ProgramProfile
-from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
-from keeper.core.spl_token import decode_mint, decode_token_account
-from keeper.core.views import (
-    INSURANCE_FUND_STAKE_SIZE,
-    USER_STATS_SIZE,
-    DriftView,
+    Meta,
     Mint,
+    ProgramProfile,
     RawAccount,
+    Rejected,
     State,
     TokenAccount,
+    TokenMove,
+    check_accounts,
+    decode_mint,
+    decode_token_account,
+    predict,
+    predict_initialize_user_stats,
+    snake_case,
 )
-from keeper.program.codec import AccountCodec
-from keeper.program.events import EventCodec
-from keeper.program.idl import DriftIdl, load_idl
-from keeper.program.layout import PRIMITIVE_SIZES
+from keeper.program import PRIMITIVE_SIZES, AccountCodec, DriftIdl, EventCodec, load_idl
 from localnet.model import (
     AccountWrite,
     InstructionContext,

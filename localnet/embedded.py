@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from keeper.core.profile import ProgramProfile
+from keeper.core import ProgramProfile
 from localnet.cluster import Cluster, ClusterConfig
 from localnet.drift_model import DriftModel
 from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files

@@ -14,10 +14,14 @@ from typing import Any
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from keeper.core.errors import DecodeError
-from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
-from keeper.core.spl_token import decode_mint, decode_token_account
-from keeper.core.views import RawAccount
+from keeper.core import (
+    SPL_TOKEN_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    DecodeError,
+    RawAccount,
+    decode_mint,
+    decode_token_account,
+)
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}

@@ -45,7 +45,7 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
-from keeper.core.programs import COMPUTE_BUDGET_PROGRAM_ID, SYSTEM_PROGRAM_ID
+from keeper.core import COMPUTE_BUDGET_PROGRAM_ID, SYSTEM_PROGRAM_ID
 from localnet.model import (
     AccountWrite,
     InstructionContext,

@@ -23,13 +23,20 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from keeper.core.addresses import DriftAddresses, associated_token_address
-from keeper.core.profile import ProgramProfile
-from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
-from keeper.core.spl_token import encode_mint, encode_token_account
-from keeper.core.views import Mint, RawAccount, TokenAccount
-from keeper.program.codec import AccountCodec
-from keeper.program.idl import load_idl
+from keeper.core import (
+    SPL_TOKEN_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    DriftAddresses,
+    Mint,
+    ProgramProfile,
+    RawAccount,
+    TokenAccount,
+    associated_token_address,
+    encode_mint,
+    encode_token_account,
+)
+from keeper.program import AccountCodec, load_idl
 from localnet.cluster import Cluster
 
 TEMPLATES = files("localnet").joinpath("templates", "drift-accounts.json")
@@ -312,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m localnet.genesis OUT_DIR`: write the default genesis for a validator."""
     import argparse
 
-    from keeper.core.profile import get_profile
+    from keeper.core import get_profile
 
     parser = argparse.ArgumentParser(prog="python -m localnet.genesis", description=main.__doc__)
     parser.add_argument("out_dir", type=Path)

@@ -28,7 +28,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.rent import Rent
 
-from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
+from keeper.core import SPL_TOKEN_PROGRAM_ID
 
 #: Compute units a model instruction reports when it does not say.
 DEFAULT_MODEL_COMPUTE_UNITS = 5_000

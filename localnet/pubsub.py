@@ -19,7 +19,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from keeper.core.programs import SYSTEM_PROGRAM_ID
+from keeper.core import SYSTEM_PROGRAM_ID
 from localnet.cluster import Cluster, TxRecord
 from localnet.rpc import (
     INVALID_PARAMS,

@@ -1,0 +1,85 @@
+"""The pure core: account views, profiles, IF share math, checks, predictions, decisions.
+
+Stdlib and solders value types only (a test keeps it so). `__all__` is the surface
+the localnet and other integrators may import; everything else is internal.
+"""
+
+from __future__ import annotations
+
+from keeper.core.addresses import DriftAddresses, associated_token_address
+from keeper.core.constraints import Meta, check_accounts
+from keeper.core.effects import (
+    ACCOUNT_ROLES,
+    TOKEN_ROLES,
+    Effect,
+    IfAccounts,
+    TokenMove,
+    predict,
+    predict_initialize_user_stats,
+)
+from keeper.core.errors import ConfigError, DecodeError
+from keeper.core.fmt import format_duration, snake_case
+from keeper.core.ifmath import Rejected
+from keeper.core.profile import DRIFT_MAINNET, ProgramProfile, get_profile
+from keeper.core.programs import (
+    ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+    COMPUTE_BUDGET_PROGRAM_ID,
+    SPL_TOKEN_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+)
+from keeper.core.spl_token import (
+    decode_mint,
+    decode_token_account,
+    encode_mint,
+    encode_token_account,
+)
+from keeper.core.views import (
+    INSURANCE_FUND_STAKE_SIZE,
+    USER_STATS_SIZE,
+    DriftView,
+    Mint,
+    RawAccount,
+    State,
+    TokenAccount,
+)
+
+__all__ = [
+    "ACCOUNT_ROLES",
+    "ADDRESS_LOOKUP_TABLE_PROGRAM_ID",
+    "ASSOCIATED_TOKEN_PROGRAM_ID",
+    "COMPUTE_BUDGET_PROGRAM_ID",
+    "DRIFT_MAINNET",
+    "INSURANCE_FUND_STAKE_SIZE",
+    "SPL_TOKEN_PROGRAM_ID",
+    "SYSTEM_PROGRAM_ID",
+    "TOKEN_2022_PROGRAM_ID",
+    "TOKEN_ROLES",
+    "USER_STATS_SIZE",
+    "ConfigError",
+    "DecodeError",
+    "DriftAddresses",
+    "DriftView",
+    "Effect",
+    "IfAccounts",
+    "Meta",
+    "Mint",
+    "ProgramProfile",
+    "RawAccount",
+    "Rejected",
+    "State",
+    "TokenAccount",
+    "TokenMove",
+    "associated_token_address",
+    "check_accounts",
+    "decode_mint",
+    "decode_token_account",
+    "encode_mint",
+    "encode_token_account",
+    "format_duration",
+    "get_profile",
+    "predict",
+    "predict_initialize_user_stats",
+    "snake_case",
+]

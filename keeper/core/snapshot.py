@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from solders.pubkey import Pubkey
 
@@ -19,7 +20,6 @@ from keeper.core.views import (
     TokenAccount,
     UserStats,
 )
-from keeper.program.codec import AccountCodec
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,19 @@ class Snapshot:
         return None
 
 
+class DriftAccountDecoder(Protocol):
+    """What a snapshot needs of the program binding (`keeper.program.codec.AccountCodec`)."""
+
+    @property
+    def program_id(self) -> Pubkey: ...
+
+    def account_name(self, data: bytes) -> str | None: ...
+
+    def decode_drift(self, acc: RawAccount) -> DriftView: ...
+
+
 def build_snapshot(
-    accounts: Iterable[RawAccount], codec: AccountCodec, *, slot: int, now_ts: int
+    accounts: Iterable[RawAccount], codec: DriftAccountDecoder, *, slot: int, now_ts: int
 ) -> Snapshot:
     """Decode a bag of raw accounts into a Snapshot.
 
