@@ -51,7 +51,7 @@ def _redact_url(url: str) -> str:
     rest, hash_, fragment = rest.partition("#")
     rest, qmark, query = rest.partition("?")
     authority, slash, path = rest.partition("/")
-    userinfo, at, hostport = authority.rpartition("@")
+    _userinfo, at, hostport = authority.rpartition("@")
     if hostport.startswith("["):
         host = hostport[: hostport.find("]") + 1]
     else:
