@@ -6,7 +6,7 @@ import pytest
 
 from keeper.core.profile import DRIFT_V2_84, ProgramProfile
 from keeper.program.codec import AccountCodec
-from keeper.program.goldentrace import Trace, load_all, load_trace, trace_paths
+from keeper.program.goldentrace import BUNDLED_TRACE_DIR, Trace, load_all, load_trace, trace_paths
 from keeper.program.idl import DriftIdl, load_idl
 from keeper.program.instructions import DriftInstructions
 
@@ -25,7 +25,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def traces() -> list[Trace]:
+    """Every trace in DRIFT_IF_TRACE_DIR (default: the shipped copy): for tests over all traces."""
     return load_all()
+
+
+@pytest.fixture(scope="session")
+def bundled_traces() -> list[Trace]:
+    """The shipped public traces: for tests that need a particular account or scenario."""
+    return load_all(BUNDLED_TRACE_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,9 @@ def _first(traces: list[Trace], prefix: str) -> RawAccount:
     )
 
 
-def test_drift_accounts(traces: list[Trace], codec: AccountCodec) -> None:
-    market = _first(traces, "spotMarket")
-    state = _first(traces, "state")
+def test_drift_accounts(bundled_traces: list[Trace], codec: AccountCodec) -> None:
+    market = _first(bundled_traces, "spotMarket")
+    state = _first(bundled_traces, "state")
     codec.decode_spot_market(market)  # the real thing decodes
     with pytest.raises(DecodeError, match="owned by"):
         codec.decode_spot_market(dataclasses.replace(market, owner=Pubkey.new_unique()))
@@ -41,9 +41,9 @@ def test_drift_accounts(traces: list[Trace], codec: AccountCodec) -> None:
         codec.decode_drift(dataclasses.replace(market, data=bytes(776)))
 
 
-def test_token_accounts_and_mints(traces: list[Trace]) -> None:
-    vault = _first(traces, "insuranceFundVault")
-    mint = _first(traces, "usdc-mint")
+def test_token_accounts_and_mints(bundled_traces: list[Trace]) -> None:
+    vault = _first(bundled_traces, "insuranceFundVault")
+    mint = _first(bundled_traces, "usdc-mint")
     assert decode_token_account(vault).amount >= 0 and decode_mint(mint).decimals == 6
     with pytest.raises(DecodeError, match="not a token account"):
         decode_token_account(dataclasses.replace(vault, owner=Pubkey.new_unique()))

@@ -7,7 +7,8 @@ from keeper.program.goldentrace import Trace
 from keeper.program.idl import DriftIdl
 
 
-def test_events_decode_and_reencode(traces: list[Trace], idl: DriftIdl) -> None:
+def _check_events(traces: list[Trace], idl: DriftIdl) -> set[str]:
+    """Decode and re-encode every event line; the names of the events seen."""
     codec = EventCodec(idl)
     seen: set[str] = set()
     for trace in traces:
@@ -18,4 +19,13 @@ def test_events_decode_and_reencode(traces: list[Trace], idl: DriftIdl) -> None:
             for line, event in zip(drift_lines, decoded, strict=True):
                 assert codec.encode_line(event) == line
                 seen.add(event["name"])
+    return seen
+
+
+def test_events_decode_and_reencode(traces: list[Trace], idl: DriftIdl) -> None:
+    _check_events(traces, idl)
+
+
+def test_shipped_traces_cover_every_if_event(bundled_traces: list[Trace], idl: DriftIdl) -> None:
+    seen = _check_events(bundled_traces, idl)
     assert seen == {"InsuranceFundStakeRecord", "InsuranceFundRecord", "SpotInterestRecord"}

@@ -36,10 +36,10 @@ def test_every_traced_state_is_consistent(traces: list[Trace], codec: AccountCod
 
 
 @pytest.fixture(scope="module")
-def busy_snapshot(traces: list[Trace], codec: AccountCodec) -> Snapshot:
-    """The last state of the trace with the most stakes."""
+def busy_snapshot(bundled_traces: list[Trace], codec: AccountCodec) -> Snapshot:
+    """The last state of the shipped trace with the most stakes."""
     best: Snapshot | None = None
-    for trace in traces:
+    for trace in bundled_traces:
         *_, (_step, world) = replay_world(trace)
         snap = snapshot_of(world, codec, 0)
         if best is None or len(snap.stakes) > len(best.stakes):
