@@ -28,8 +28,8 @@ from localnet.rpc import (
     PARSE_ERROR,
     AccountFilter,
     RpcError,
-    RpcHandler,
     account_encoding,
+    account_value,
     commitment_of,
     config_object,
     data_slice_of,
@@ -68,9 +68,8 @@ _UNSUBSCRIBE = {
 class PubSub:
     """Subscription registry and notifier; register it with `cluster.add_listener`."""
 
-    def __init__(self, cluster: Cluster, rpc: RpcHandler) -> None:
+    def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.rpc = rpc
         self._ids = itertools.count(0)
         self._subs: dict[int, Subscription] = {}
 
@@ -192,7 +191,7 @@ class PubSub:
             shown = acc if acc is not None else Account(0, b"", SYSTEM_PROGRAM_ID)
             for sub in list(self._subs.values()):
                 if sub.kind == "account" and sub.address == address:
-                    value = self.rpc.account_value(address, shown, sub.config)
+                    value = account_value(self.cluster, address, shown, sub.config)
                     _notify(sub, "accountNotification", {"context": context, "value": value})
                 elif (
                     sub.kind == "program"
@@ -202,7 +201,7 @@ class PubSub:
                 ):
                     value = {
                         "pubkey": str(address),
-                        "account": self.rpc.account_value(address, acc, sub.config),
+                        "account": account_value(self.cluster, address, acc, sub.config),
                     }
                     _notify(sub, "programNotification", {"context": context, "value": value})
 

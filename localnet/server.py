@@ -117,7 +117,7 @@ class LocalnetServer:
         self.cluster = cluster
         self.host = host
         self.rpc = RpcHandler(cluster, cheatcodes=cheatcodes)
-        self.pubsub = PubSub(cluster, self.rpc)
+        self.pubsub = PubSub(cluster)
         self._rpc_port = rpc_port
         self._ws_port = ws_port if ws_port is not None else (rpc_port + 1 if rpc_port else 0)
         self._http: asyncio.Server | None = None
