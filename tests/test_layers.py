@@ -25,10 +25,13 @@ FORBIDDEN_IN_CORE = ("anchorpy", "anchorpy_core", "solana.rpc", "httpx", "websoc
 
 
 def _modules(package: str) -> list[str]:
+    """Every module of the package, subpackages included."""
     folder = ROOT / package.replace(".", "/")
-    return sorted(
-        f"{package}.{p.stem}" if p.stem != "__init__" else package for p in folder.glob("*.py")
-    )
+    names = []
+    for path in folder.rglob("*.py"):
+        parts = (*package.split("."), *path.relative_to(folder).with_suffix("").parts)
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return sorted(names)
 
 
 def _imports(module: str) -> list[tuple[int, str, tuple[str, ...]]]:
