@@ -4,7 +4,8 @@
   no AnchorPy, no solana-py RPC, no httpx, no websockets and no asyncio; statically
   it imports only the standard library, solders and `keeper.core`/`keeper.data`.
 - `keeper.program` (AnchorPy) never imports the cluster I/O or the application;
-  `keeper.cluster` never imports the application.
+  `keeper.cluster` never imports the application; nothing in the package imports
+  the test doubles of `keeper.testing`, and they never import the production transport.
 - Each third-party library has one home layer.
 - The localnet imports from `keeper` only the names the layer packages declare in
   their `__all__`.
@@ -83,8 +84,11 @@ def test_core_module_imports_only_stdlib_solders_and_core(module: str) -> None:
 
 
 LAYER_MAY_NOT_IMPORT = {
-    "keeper.program": ("keeper.cluster", "keeper.app"),
-    "keeper.cluster": ("keeper.app",),
+    "keeper.program": ("keeper.cluster", "keeper.app", "keeper.testing"),
+    "keeper.cluster": ("keeper.app", "keeper.testing"),
+    "keeper.app": ("keeper.testing",),
+    # the fakes stand in for the production transport, they never wrap it
+    "keeper.testing": ("keeper.app", "keeper.cluster.solana_rpc"),
 }
 
 
@@ -109,7 +113,7 @@ LIBRARY_HOME = {
 
 
 def test_each_library_has_one_home_layer() -> None:
-    for layer in ("keeper.core", "keeper.program", "keeper.cluster", "keeper.app"):
+    for layer in ("keeper.core", "keeper.program", "keeper.cluster", "keeper.app", "keeper.testing"):
         for module in _modules(layer):
             for line, name, _names in _imports(module):
                 home = LIBRARY_HOME.get(_root(name))

@@ -1,41 +1,21 @@
-"""fetch_snapshot over an injected account source built from a recorded trace."""
+"""fetch_snapshot over an in-memory account source built from a recorded trace."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
+import httpx
 import pytest
 from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK
 
-from keeper.cluster.reader import SYSVAR_OWNER, SnapshotRequest, fetch_snapshot
-from keeper.core.errors import RpcError
+from keeper.cluster.reader import SnapshotRequest, fetch_snapshot
+from keeper.cluster.solana_rpc import SolanaRpcTransport
+from keeper.core.errors import RpcBadAnswer, RpcError, RpcUnreachable
 from keeper.core.views import RawAccount
 from keeper.program.codec import AccountCodec
 from keeper.program.goldentrace import InstructionStep, Trace, replay_world
-
-
-def clock_account(slot: int, unix_ts: int) -> RawAccount:
-    data = (
-        slot.to_bytes(8, "little")
-        + bytes(8)
-        + (664).to_bytes(8, "little")
-        + bytes(8)
-        + unix_ts.to_bytes(8, "little", signed=True)
-    )
-    return RawAccount(CLOCK, SYSVAR_OWNER, 1_169_280, data)
-
-
-class MemorySource:
-    def __init__(self, accounts: dict[Pubkey, RawAccount], slot: int) -> None:
-        self.accounts, self.slot, self.calls = accounts, slot, 0
-
-    async def get_multiple(
-        self, addresses: Sequence[Pubkey]
-    ) -> tuple[int, list[RawAccount | None]]:
-        self.calls += 1
-        return self.slot, [self.accounts.get(a) for a in addresses]
+from keeper.testing import FakeAccountSource
 
 
 def _last_world(trace: Trace) -> tuple[dict[Pubkey, RawAccount], InstructionStep]:
@@ -50,20 +30,22 @@ def _last_world(trace: Trace) -> tuple[dict[Pubkey, RawAccount], InstructionStep
 
 
 @pytest.fixture
-def source(traces: list[Trace]) -> tuple[MemorySource, Trace]:
+def source(traces: list[Trace]) -> tuple[FakeAccountSource, Trace]:
     trace = next(t for t in traces if t.name.startswith("b_"))
     accounts, step = _last_world(trace)
-    accounts[CLOCK] = clock_account(step.clock.slot, step.clock.unix_timestamp)
-    return MemorySource(accounts, step.clock.slot), trace
+    src = FakeAccountSource(
+        accounts, slot=step.clock.slot, unix_timestamp=step.clock.unix_timestamp, epoch=664
+    )
+    return src, trace
 
 
 async def test_snapshot_in_one_call(
-    source: tuple[MemorySource, Trace], codec: AccountCodec
+    source: tuple[FakeAccountSource, Trace], codec: AccountCodec
 ) -> None:
     src, trace = source
     alice, bob = trace.keypair("alice").pubkey(), trace.keypair("bob").pubkey()
     snap = await fetch_snapshot(src, codec, SnapshotRequest((0,), (alice, bob)))
-    assert src.calls == 1
+    assert src.reads == 1
     assert snap.market(0).market.market_index == 0
     assert {s.authority for s in snap.stakes} == {alice, bob}
     assert snap.now_ts == int.from_bytes(src.accounts[CLOCK].data[32:40], "little")
@@ -71,7 +53,7 @@ async def test_snapshot_in_one_call(
 
 
 async def test_missing_market_and_wrong_program(
-    source: tuple[MemorySource, Trace], codec: AccountCodec
+    source: tuple[FakeAccountSource, Trace], codec: AccountCodec
 ) -> None:
     src, _ = source
     with pytest.raises(RpcError, match="spot market 7 does not exist"):
@@ -82,7 +64,7 @@ async def test_missing_market_and_wrong_program(
 
 
 async def test_tampered_answers_are_refused(
-    source: tuple[MemorySource, Trace], codec: AccountCodec
+    source: tuple[FakeAccountSource, Trace], codec: AccountCodec
 ) -> None:
     src, trace = source
     market = trace.addresses["spotMarket"]
@@ -100,33 +82,40 @@ async def test_tampered_answers_are_refused(
 
 
 async def test_unreachable_provider_is_a_redacted_rpc_error(codec: AccountCodec) -> None:
-    from keeper.cluster.reader import SolanaRpcSource
-
-    source = SolanaRpcSource("http://127.0.0.1:9/?api-key=TOPSECRETKEY123", timeout_seconds=2)
+    source = SolanaRpcTransport("http://127.0.0.1:9/?api-key=TOPSECRETKEY123", timeout_seconds=2)
     try:
-        with pytest.raises(RpcError) as info:
+        with pytest.raises(RpcUnreachable) as info:
             await fetch_snapshot(source, codec, SnapshotRequest((0,)))
     finally:
         await source.close()
     assert "TOPSECRETKEY123" not in str(info.value)
     assert "127.0.0.1:9" in str(info.value)
+    assert str(info.value).startswith("getMultipleAccounts to http://127.0.0.1:9/")
 
 
 async def test_garbage_answer_is_an_rpc_error(codec: AccountCodec) -> None:
-    import httpx
-
-    from keeper.cluster.reader import SolanaRpcSource
-
     def garbage(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, json={"jsonrpc": "2.0", "id": 0, "result": {"value": "nonsense"}}
         )
 
-    source = SolanaRpcSource("http://rpc.invalid/?token=abcdefabcdef123456")
-    source.client._provider.session = httpx.AsyncClient(transport=httpx.MockTransport(garbage))
+    source = SolanaRpcTransport(
+        "http://rpc.invalid/?token=abcdefabcdef123456", http_transport=httpx.MockTransport(garbage)
+    )
     try:
         with pytest.raises(RpcError, match="unusable answer") as info:
             await fetch_snapshot(source, codec, SnapshotRequest((0,)))
     finally:
         await source.close()
+    assert isinstance(info.value, RpcBadAnswer)
     assert "abcdefabcdef123456" not in str(info.value)
+
+
+async def test_a_source_that_fails_fails_the_snapshot(
+    source: tuple[FakeAccountSource, Trace], codec: AccountCodec
+) -> None:
+    src, _ = source
+    src.unreachable("get_multiple")
+    with pytest.raises(RpcUnreachable, match="getMultipleAccounts to fake://cluster failed"):
+        await fetch_snapshot(src, codec, SnapshotRequest((0,)))
+    assert (await fetch_snapshot(src, codec, SnapshotRequest((0,)))).slot == src.slot

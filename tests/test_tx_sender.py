@@ -1,128 +1,139 @@
-"""TxSender against a fault-injecting client: re-send, confirm, expire, fail, flake."""
+"""TxSender over a scripted in-memory node: re-send, confirm, expire, fail, flake."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from types import SimpleNamespace
-from typing import Any
-
 import pytest
 from solana.exceptions import SolanaRpcException
-from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
 
+from keeper.cluster.redact import redact_url
 from keeper.cluster.sender import TransactionExpired, TxSender, build_transaction
-from keeper.core.errors import ProgramError, RpcError
+from keeper.cluster.solana_rpc import rpc_failure
+from keeper.cluster.transport import SimulationAnswer
+from keeper.core.errors import ProgramError, RpcError, RpcRejected, RpcUnreachable
 from keeper.program.idl import DriftIdl
+from keeper.testing import FakeTxTransport
 
 PROGRAM = Pubkey.new_unique()
+SECRET_URL = "http://rpc.example/?api-key=SECRETKEY12345"
 
 
-class FakeClient:
-    """Scripted answers; each list is consumed one call at a time (last one repeats)."""
-
-    def __init__(self, *, statuses: list[Any], heights: list[int], sim_err: Any = None) -> None:
-        self._statuses, self._heights, self.sim_err = statuses, heights, sim_err
-        self.sent = 0
-        self._provider = SimpleNamespace(endpoint_uri="http://rpc.example/?api-key=SECRETKEY12345")
-
-    @staticmethod
-    def _next(items: list[Any]) -> Any:
-        item = items.pop(0) if len(items) > 1 else items[0]
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    async def simulate_transaction(self, tx: Any, **_: Any) -> Any:
-        return SimpleNamespace(
-            value=SimpleNamespace(err=self.sim_err, logs=["Program log: sim"], units_consumed=1234)
-        )
-
-    async def send_raw_transaction(self, raw: bytes, opts: Any) -> Any:
-        self.sent += 1
-        return SimpleNamespace(value=None)
-
-    async def get_signature_statuses(self, sigs: Any) -> Any:
-        return SimpleNamespace(value=[self._next(self._statuses)])
-
-    async def get_block_height(self, commitment: Any) -> Any:
-        return SimpleNamespace(value=self._next(self._heights))
-
-    async def get_transaction(self, sig: Any, **_: Any) -> Any:
-        return SimpleNamespace(value=None)
-
-
-def _tx() -> Any:
-    payer = Keypair()
-    ix = transfer(
-        TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Pubkey.new_unique(), lamports=1)
-    )
-    return build_transaction([ix], payer, Hash.default())
-
-
-def _sender(client: FakeClient, idl: DriftIdl) -> TxSender:
+def _sender(node: FakeTxTransport, idl: DriftIdl) -> TxSender:
     return TxSender(
-        client,
+        node,
         PROGRAM,
         idl.errors,
         resend_interval_seconds=0,
         poll_interval_seconds=0,
         max_poll_failures=3,
-    )  # type: ignore[arg-type]
-
-
-def status(err: Any = None, level: str = "confirmed") -> Any:
-    return SimpleNamespace(err=err, confirmation_status=level, slot=42)
-
-
-@pytest.fixture
-def tx() -> Iterator[Any]:
-    yield _tx()
-
-
-async def test_resends_until_confirmed(idl: DriftIdl, tx: Any) -> None:
-    client = FakeClient(statuses=[None, None, status(level="processed"), status()], heights=[10])
-    confirmed = await _sender(client, idl).send(tx, last_valid_block_height=100)
-    assert confirmed.slot == 42 and client.sent >= 3
-
-
-async def test_expires_when_the_blockhash_does(idl: DriftIdl, tx: Any) -> None:
-    client = FakeClient(statuses=[None], heights=[99, 100, 101])
-    with pytest.raises(TransactionExpired, match="nothing was changed"):
-        await _sender(client, idl).send(tx, last_valid_block_height=100)
-
-
-async def test_landed_failure_is_the_programs_error(idl: DriftIdl, tx: Any) -> None:
-    client = FakeClient(
-        statuses=[status(err={"InstructionError": [0, {"Custom": 6133}]})], heights=[1]
     )
+
+
+async def _send(node: FakeTxTransport, idl: DriftIdl) -> tuple[VersionedTransaction, int]:
+    """A signed transfer over a blockhash the node handed out, and its expiry height."""
+    sender = _sender(node, idl)
+    blockhash, last_valid = await sender.latest_blockhash()
+    payer = Keypair()
+    ix = transfer(
+        TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Pubkey.new_unique(), lamports=1)
+    )
+    return build_transaction([ix], payer, blockhash), last_valid
+
+
+async def test_resends_until_confirmed(idl: DriftIdl) -> None:
+    # None, None, processed, confirmed: as a node that takes a while to land and confirm.
+    node = FakeTxTransport(polls_to_land=2, polls_to_confirm=1)
+    tx, last_valid = await _send(node, idl)
+    confirmed = await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert confirmed.slot == 42 and len(node.sent) >= 3
+    assert confirmed.logs == node.landed_logs
+
+
+async def test_dropped_broadcasts_are_sent_again(idl: DriftIdl) -> None:
+    node = FakeTxTransport(drop_sends=2)
+    tx, last_valid = await _send(node, idl)
+    confirmed = await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert confirmed.signature == tx.signatures[0] and len(node.sent) == 3
+
+
+async def test_expires_when_the_blockhash_does(idl: DriftIdl) -> None:
+    node = FakeTxTransport(polls_to_land=10, expire_after_polls=2)
+    tx, last_valid = await _send(node, idl)
+    with pytest.raises(TransactionExpired, match="nothing was changed"):
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert node.polls == 3
+
+
+async def test_landed_failure_is_the_programs_error(idl: DriftIdl) -> None:
+    node = FakeTxTransport(landed_err={"InstructionError": [0, {"Custom": 6133}]})
+    tx, last_valid = await _send(node, idl)
     with pytest.raises(ProgramError, match="TryingToRemoveLiquidityTooFast"):
-        await _sender(client, idl).send(tx, last_valid_block_height=100)
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
 
 
-async def test_flaky_polls_are_tolerated_then_reported(idl: DriftIdl, tx: Any) -> None:
+async def test_flaky_polls_are_tolerated_then_reported(idl: DriftIdl) -> None:
     class GetSignatureStatuses:  # the request body type solana-py names in its message
         pass
 
-    cause = OSError("HTTP 502 from https://rpc.example/?api-key=SECRETKEY12345")
-    flake = SolanaRpcException(
-        cause, FakeClient.get_signature_statuses, None, GetSignatureStatuses()
-    )
+    cause = OSError(f"HTTP 502 from {SECRET_URL}")
+    flake = SolanaRpcException(cause, object(), None, GetSignatureStatuses())
     flake.__cause__ = cause  # solana-py raises it `from` the transport error
-    client = FakeClient(statuses=[flake, flake, status()], heights=[1])
-    assert (await _sender(client, idl).send(tx, last_valid_block_height=100)).slot == 42
-    dead = FakeClient(statuses=[flake], heights=[1])
+    # What the production boundary makes of that flake, at a redacted endpoint.
+    typed = rpc_failure("getSignatureStatuses", redact_url(SECRET_URL), flake, 10)
+    assert isinstance(typed, RpcUnreachable)
+
+    node = FakeTxTransport(endpoint=redact_url(SECRET_URL))
+    node.fail("signature_status", typed, times=2)
+    tx, last_valid = await _send(node, idl)
+    assert (await _sender(node, idl).send(tx, last_valid_block_height=last_valid)).slot == 42
+
+    dead = FakeTxTransport(endpoint=redact_url(SECRET_URL))
+    dead.fail("signature_status", typed, times=100)
+    tx, last_valid = await _send(dead, idl)
     with pytest.raises(RpcError, match="may or may not have landed") as info:
-        await _sender(dead, idl).send(tx, last_valid_block_height=100)
+        await _sender(dead, idl).send(tx, last_valid_block_height=last_valid)
     assert "SECRETKEY12345" not in str(info.value)
+    assert "getSignatureStatuses" in str(info.value) and "rpc.example" in str(info.value)
 
 
-async def test_failed_simulation_sends_nothing(idl: DriftIdl, tx: Any) -> None:
-    client = FakeClient(
-        statuses=[None], heights=[1], sim_err={"InstructionError": [0, {"Custom": 6177}]}
+async def test_failed_simulation_sends_nothing(idl: DriftIdl) -> None:
+    node = FakeTxTransport(
+        simulation=SimulationAnswer({"InstructionError": [0, {"Custom": 6177}]}, (), 1)
     )
+    tx, last_valid = await _send(node, idl)
     with pytest.raises(ProgramError, match="NoRevenueToSettleToIF"):
-        await _sender(client, idl).send(tx, last_valid_block_height=100)
-    assert client.sent == 0
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert node.sent == []
+
+
+async def test_resending_a_landed_transaction_is_not_an_error(idl: DriftIdl) -> None:
+    node = FakeTxTransport(polls_to_confirm=2)
+    tx, last_valid = await _send(node, idl)
+    await node.send_raw(bytes(tx))  # it landed from an earlier attempt
+    node.rejected(
+        "send_raw", "Transaction simulation failed: This transaction has already been processed"
+    )
+    confirmed = await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert confirmed.slot == 42
+
+
+async def test_refused_or_unreachable_broadcast_is_reported(idl: DriftIdl) -> None:
+    node = FakeTxTransport()
+    node.rejected("send_raw", "Invalid params: transaction too large")
+    tx, last_valid = await _send(node, idl)
+    with pytest.raises(RpcRejected, match="sendTransaction to fake://cluster failed"):
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    node.unreachable("send_raw")
+    with pytest.raises(RpcUnreachable, match="connection refused"):
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+
+
+async def test_logs_that_cannot_be_read_do_not_hide_the_error(idl: DriftIdl) -> None:
+    node = FakeTxTransport(landed_err={"InstructionError": [0, {"Custom": 6133}]})
+    node.unreachable("transaction_logs")
+    tx, last_valid = await _send(node, idl)
+    with pytest.raises(ProgramError, match="TryingToRemoveLiquidityTooFast"):
+        await _sender(node, idl).send(tx, last_valid_block_height=last_valid)

@@ -270,7 +270,7 @@ def _open_session(args: argparse.Namespace, *, needs_keypair: bool) -> Session:
         compute_unit_limit=getattr(args, "compute_units", 200_000),
         priority_micro_lamports=getattr(args, "priority_fee", 0),
     )
-    return Session.open(
+    return Session.connect(
         url,
         profile,
         keypair=keypair,

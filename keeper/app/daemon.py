@@ -174,7 +174,7 @@ class InsuranceFundKeeper:
     @classmethod
     def from_config(cls, config: KeeperConfig) -> InsuranceFundKeeper:
         keypair = load_keypair(config.keypair_path)
-        session = Session.open(
+        session = Session.connect(
             config.url,
             config.profile,
             keypair=keypair,

@@ -7,14 +7,17 @@ with the prediction).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from keeper.cluster.reader import SnapshotRequest, SolanaRpcSource, fetch_snapshot
+from keeper.cluster.reader import SnapshotRequest, fetch_snapshot
 from keeper.cluster.sender import FeePolicy, TxSender, build_transaction
+from keeper.cluster.solana_rpc import SolanaRpcTransport
+from keeper.cluster.transport import AccountSource
 from keeper.core.addresses import DriftAddresses, associated_token_address
 from keeper.core.errors import ConfigError, RpcError
 from keeper.core.plan import Plan
@@ -22,7 +25,7 @@ from keeper.core.profile import ProgramProfile
 from keeper.core.snapshot import Snapshot
 from keeper.core.verify import check_snapshot, diff_views, require_consistent
 from keeper.program.codec import AccountCodec
-from keeper.program.idl import load_idl
+from keeper.program.idl import DriftIdl, load_idl
 from keeper.program.instructions import DriftInstructions
 from keeper.program.planner import Planner
 
@@ -43,20 +46,44 @@ class Outcome:
 
 @dataclass
 class Session:
-    """Profile, codecs, builders, transport and signer for one cluster."""
+    """Profile, codecs, builders, reader, sender and signer for one cluster.
+
+    The reader and the sender are given, not built: `Session.connect` wires the
+    production ones over one RPC client; tests and library users pass
+    `keeper.testing` fakes to `Session.create`.
+    """
 
     profile: ProgramProfile
     codec: AccountCodec
     planner: Planner
-    source: SolanaRpcSource
-    url: str
+    reader: AccountSource
+    sender: TxSender
     keypair: Keypair | None
-    commitment: str
     fees: FeePolicy
+    #: releases what the session holds (the RPC client); None when it holds nothing
+    closer: Callable[[], Awaitable[None]] | None = None
     _mints: dict[int, tuple[Pubkey, Pubkey]] = field(default_factory=dict)
 
     @classmethod
-    def open(
+    def create(
+        cls,
+        profile: ProgramProfile,
+        reader: AccountSource,
+        sender: TxSender,
+        *,
+        keypair: Keypair | None,
+        fees: FeePolicy | None = None,
+        closer: Callable[[], Awaitable[None]] | None = None,
+        idl: DriftIdl | None = None,
+    ) -> Session:
+        """A session over this reader and sender, with the profile's codec and planner."""
+        idl = idl or load_idl(profile.idl_path)
+        codec = AccountCodec(idl, profile.program_id)
+        planner = Planner(profile, DriftInstructions(profile, idl), codec)
+        return cls(profile, codec, planner, reader, sender, keypair, fees or FeePolicy(), closer)
+
+    @classmethod
+    def connect(
         cls,
         url: str,
         profile: ProgramProfile,
@@ -66,16 +93,24 @@ class Session:
         requests_per_second: int = 10,
         fees: FeePolicy | None = None,
     ) -> Session:
+        """The production session: reader and sender share one throttled RPC client."""
         idl = load_idl(profile.idl_path)
-        codec = AccountCodec(idl, profile.program_id)
-        source = SolanaRpcSource(
+        rpc = SolanaRpcTransport(
             url, commitment=commitment, requests_per_second=requests_per_second
         )
-        planner = Planner(profile, DriftInstructions(profile, idl), codec)
-        return cls(profile, codec, planner, source, url, keypair, commitment, fees or FeePolicy())
+        sender = TxSender(rpc, profile.program_id, idl.errors)
+        return cls.create(
+            profile, rpc, sender, keypair=keypair, fees=fees, closer=rpc.close, idl=idl
+        )
+
+    @property
+    def url(self) -> str:
+        """The cluster's endpoint, redacted: safe to print."""
+        return self.sender.endpoint
 
     async def close(self) -> None:
-        await self.source.close()
+        if self.closer is not None:
+            await self.closer()
 
     def signer(self) -> Keypair:
         if self.keypair is None:
@@ -89,7 +124,7 @@ class Session:
         snapshot and remembered, so later snapshots take one RPC call, not two.
         """
         if authorities and not all(i in self._mints for i in markets):
-            learnt = await fetch_snapshot(self.source, self.codec, SnapshotRequest(markets))
+            learnt = await fetch_snapshot(self.reader, self.codec, SnapshotRequest(markets))
             self._remember_mints(learnt)
         for _attempt in range(2):
             wallets = tuple(
@@ -98,7 +133,7 @@ class Session:
                 for i in markets
             )
             snap = await fetch_snapshot(
-                self.source, self.codec, SnapshotRequest(markets, authorities, wallets)
+                self.reader, self.codec, SnapshotRequest(markets, authorities, wallets)
             )
             stale = any(
                 self._mints.get(m.market_index) != (m.market.mint, m.market.token_program)
@@ -116,12 +151,7 @@ class Session:
 
     async def execute(self, plan: Plan, *, dry_run: bool = False) -> Outcome:
         payer = self.signer()
-        sender = TxSender(
-            self.source.client,
-            self.profile.program_id,
-            self.planner.errors,
-            commitment=self.commitment,
-        )
+        sender = self.sender
         blockhash, last_valid = await sender.latest_blockhash()
         tx = build_transaction(plan.instructions, payer, blockhash, fees=self.fees)
         if dry_run:

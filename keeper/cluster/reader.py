@@ -2,25 +2,19 @@
 
 Everything the pure core needs arrives through one `getMultipleAccounts` call per
 snapshot, Clock sysvar included, so all accounts and `now` come from the same slot.
-The transport is injected (`AccountSource`): solana-py's AsyncClient in production,
-an in-memory source or a fault-injecting one in tests.
+The transport is injected (`AccountSource`): `SolanaRpcTransport` in production,
+`keeper.testing.FakeAccountSource` (or any fault-injecting source) in tests.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from asyncio_throttle.throttler import Throttler
-from solana.exceptions import SolanaRpcException
-from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Commitment
 from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK
 
-from keeper.cluster.redact import describe_exception, redact_url
+from keeper.cluster.transport import MAX_ACCOUNTS_PER_CALL, AccountSource
 from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import DecodeError, RpcError
 from keeper.core.snapshot import Snapshot, build_snapshot
@@ -28,7 +22,6 @@ from keeper.core.spl_token import decode_token_account
 from keeper.core.views import RawAccount
 from keeper.program.codec import AccountCodec
 
-MAX_ACCOUNTS_PER_CALL = 100
 SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 
@@ -37,6 +30,19 @@ class ClusterClock:
     slot: int
     epoch: int
     unix_timestamp: int
+
+
+
+def clock_account(clock: ClusterClock, epoch_start_timestamp: int = 0) -> RawAccount:
+    """The Clock sysvar account holding this clock (what `decode_clock` reads back)."""
+    data = (
+        clock.slot.to_bytes(8, "little")
+        + epoch_start_timestamp.to_bytes(8, "little", signed=True)
+        + clock.epoch.to_bytes(8, "little")
+        + clock.epoch.to_bytes(8, "little")  # leader schedule epoch
+        + clock.unix_timestamp.to_bytes(8, "little", signed=True)
+    )
+    return RawAccount(CLOCK, SYSVAR_OWNER, 1_169_280, data)
 
 
 def decode_clock(acc: RawAccount) -> ClusterClock:
@@ -48,78 +54,6 @@ def decode_clock(acc: RawAccount) -> ClusterClock:
         epoch=int.from_bytes(data[16:24], "little"),
         unix_timestamp=int.from_bytes(data[32:40], "little", signed=True),
     )
-
-
-class AccountSource(Protocol):
-    """Where accounts come from: returns the context slot and one entry per address."""
-
-    async def get_multiple(
-        self, addresses: Sequence[Pubkey]
-    ) -> tuple[int, list[RawAccount | None]]: ...
-
-
-class SolanaRpcSource:
-    """`AccountSource` over solana-py's AsyncClient, throttled, with redacted errors."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        commitment: str = "confirmed",
-        requests_per_second: int = 10,
-        timeout_seconds: float = 10,
-        client: AsyncClient | None = None,
-    ) -> None:
-        self.url = url
-        self.commitment = Commitment(commitment)
-        self.client = client or AsyncClient(
-            url, commitment=self.commitment, timeout=timeout_seconds
-        )
-        self._throttle = Throttler(rate_limit=max(1, requests_per_second), period=1.0)
-
-    async def get_multiple(
-        self, addresses: Sequence[Pubkey]
-    ) -> tuple[int, list[RawAccount | None]]:
-        if len(addresses) > MAX_ACCOUNTS_PER_CALL:
-            raise ValueError(f"at most {MAX_ACCOUNTS_PER_CALL} accounts per call")
-        async with self._throttle:
-            try:
-                resp = await self.client.get_multiple_accounts(
-                    list(addresses), commitment=self.commitment
-                )
-            except SolanaRpcException as exc:
-                raise RpcError(
-                    f"{redact_url(self.url)}: getMultipleAccounts failed: {describe_exception(exc)}"
-                ) from None
-            except Exception as exc:  # httpx / solders parse errors: the answer is unusable
-                raise RpcError(
-                    f"{redact_url(self.url)}: getMultipleAccounts returned an unusable answer: "
-                    f"{type(exc).__name__}: {describe_exception(exc)}"
-                ) from None
-        values = resp.value
-        if len(values) != len(addresses):
-            raise RpcError(
-                f"{redact_url(self.url)}: asked for {len(addresses)} accounts, got {len(values)}"
-            )
-        out: list[RawAccount | None] = []
-        for address, acc in zip(addresses, values, strict=True):
-            if acc is None:
-                out.append(None)
-                continue
-            out.append(
-                RawAccount(
-                    address=address,
-                    owner=acc.owner,
-                    lamports=acc.lamports,
-                    data=bytes(acc.data),
-                    executable=acc.executable,
-                    rent_epoch=acc.rent_epoch,
-                )
-            )
-        return resp.context.slot, out
-
-    async def close(self) -> None:
-        await self.client.close()
 
 
 @dataclass(frozen=True)

@@ -92,11 +92,3 @@ def redact_processor(
             event[key] = redact_text(value)
     return event
 
-
-def describe_exception(exc: BaseException) -> str:
-    """A redacted one-line cause: solana-py keeps its text in `error_msg`, not in str()."""
-    text = getattr(exc, "error_msg", "") or str(exc) or type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and str(cause) and str(cause) not in text:
-        text = f"{text}: {cause}"
-    return redact_text(text)

@@ -14,12 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from solana.exceptions import SolanaRpcException
-from solana.rpc.async_api import AsyncClient
-from solana.rpc.commitment import Commitment
-from solana.rpc.core import RPCException
-from solana.rpc.types import TxOpts
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import Instruction
@@ -29,8 +23,16 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-from keeper.cluster.redact import describe_exception, redact_text, redact_url
-from keeper.core.errors import ErrorTable, KeeperError, ProgramError, ProgramErrorInfo, RpcError
+from keeper.cluster.redact import redact_text
+from keeper.cluster.transport import TxTransport
+from keeper.core.errors import (
+    ErrorTable,
+    KeeperError,
+    ProgramError,
+    ProgramErrorInfo,
+    RpcError,
+    RpcRejected,
+)
 from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
 _CUSTOM_CODE = re.compile(r"Custom\((?:InstructionErrorCustom\()?(\d+)\)")
@@ -142,57 +144,48 @@ class Confirmed:
 
 
 class TxSender:
-    """Simulate, then send and re-send one signed transaction until it is confirmed."""
+    """Simulate, then send and re-send one signed transaction until it is confirmed.
+
+    Every call goes through the injected `TxTransport` (`SolanaRpcTransport` in
+    production, `keeper.testing.FakeTxTransport` in tests), which fails only with
+    `RpcError`s; confirmation means the transport's commitment level.
+    """
 
     def __init__(
         self,
-        client: AsyncClient,
+        transport: TxTransport,
         program_id: Pubkey,
         errors: ErrorTable,
         *,
-        commitment: str = "confirmed",
         resend_interval_seconds: float = 2.0,
         poll_interval_seconds: float = 0.4,
         max_poll_failures: int = 20,
     ) -> None:
-        self.client = client
+        self.transport = transport
         self.program_id = program_id
         self.errors = errors
-        self.commitment = Commitment(commitment)
         self.resend_interval_seconds = resend_interval_seconds
         self.poll_interval_seconds = poll_interval_seconds
         self.max_poll_failures = max_poll_failures
 
-    def _where(self) -> str:
-        return redact_url(str(getattr(self.client._provider, "endpoint_uri", "rpc")))
+    @property
+    def endpoint(self) -> str:
+        """The cluster this sender talks to, redacted."""
+        return self.transport.endpoint
 
     async def latest_blockhash(self) -> tuple[Hash, int]:
-        try:
-            resp = await self.client.get_latest_blockhash(self.commitment)
-        except (SolanaRpcException, RPCException) as exc:
-            raise RpcError(
-                f"{self._where()}: getLatestBlockhash failed: {describe_exception(exc)}"
-            ) from None
-        return resp.value.blockhash, resp.value.last_valid_block_height
+        latest = await self.transport.latest_blockhash()
+        return latest.blockhash, latest.last_valid_block_height
 
     async def simulate(self, tx: VersionedTransaction) -> Simulation:
-        try:
-            resp = await self.client.simulate_transaction(
-                tx, sig_verify=True, commitment=self.commitment
-            )
-        except (SolanaRpcException, RPCException) as exc:
-            raise RpcError(
-                f"{self._where()}: simulateTransaction failed: {describe_exception(exc)}"
-            ) from None
-        value = resp.value
-        logs = tuple(value.logs or ())
-        if value.err is None:
-            return Simulation(True, logs, value.units_consumed, None)
+        answer = await self.transport.simulate(tx)
+        if answer.err is None:
+            return Simulation(True, answer.logs, answer.units_consumed, None)
         return Simulation(
             False,
-            logs,
-            value.units_consumed,
-            explain_failure(value.err, logs, self.program_id, self.errors),
+            answer.logs,
+            answer.units_consumed,
+            explain_failure(answer.err, answer.logs, self.program_id, self.errors),
         )
 
     async def send(self, tx: VersionedTransaction, last_valid_block_height: int) -> Confirmed:
@@ -202,7 +195,9 @@ class TxSender:
             raise sim.error
         raw = bytes(tx)
         signature = tx.signatures[0]
-        opts = TxOpts(skip_preflight=True, preflight_commitment=self.commitment, max_retries=0)
+        wanted = {"confirmed": ("confirmed", "finalized"), "finalized": ("finalized",)}.get(
+            self.transport.commitment, ("processed", "confirmed", "finalized")
+        )
         loop = asyncio.get_running_loop()
         last_sent = -1e9
         poll_failures = 0
@@ -210,31 +205,23 @@ class TxSender:
             now = loop.time()
             if now - last_sent >= self.resend_interval_seconds:
                 try:
-                    await self.client.send_raw_transaction(raw, opts)
-                except (SolanaRpcException, RPCException) as exc:
+                    await self.transport.send_raw(raw)
+                except RpcRejected as exc:
                     # A re-send of a transaction that already landed is not an error.
-                    text = describe_exception(exc)
-                    if "AlreadyProcessed" not in text and "already been processed" not in text:
-                        raise RpcError(
-                            f"{self._where()}: sendTransaction failed: {describe_exception(exc)}"
-                        ) from None
+                    if "AlreadyProcessed" not in exc.answer and "already been processed" not in exc.answer:
+                        raise
                 last_sent = now
             try:
-                statuses = await self.client.get_signature_statuses([signature])
-                status = statuses.value[0]
-                height = (
-                    None
-                    if status is not None
-                    else (await self.client.get_block_height(self.commitment)).value
-                )
+                status = await self.transport.signature_status(signature)
+                height = None if status is not None else await self.transport.block_height()
                 poll_failures = 0
-            except (SolanaRpcException, RPCException, httpx.HTTPError, OSError) as exc:
+            except RpcError as exc:
                 # A flaky provider must not lose track of a sent transaction: keep polling.
                 poll_failures += 1
                 if poll_failures > self.max_poll_failures:
                     raise RpcError(
-                        f"{self._where()}: cannot confirm {signature} after {poll_failures} failed "
-                        f"status polls ({describe_exception(exc)}); it may or may not have landed"
+                        f"cannot confirm {signature} at {self.endpoint} after {poll_failures} "
+                        f"failed status polls (last: {exc}); it may or may not have landed"
                     ) from None
                 await asyncio.sleep(self.poll_interval_seconds)
                 continue
@@ -242,12 +229,8 @@ class TxSender:
                 if status.err is not None:
                     logs = await self._logs(signature)
                     raise explain_failure(status.err, logs, self.program_id, self.errors)
-                level = str(status.confirmation_status or "").lower()
-                wanted = {"confirmed": ("confirmed", "finalized"), "finalized": ("finalized",)}.get(
-                    str(self.commitment), ("processed", "confirmed", "finalized")
-                )
-                if any(w in level for w in wanted):
-                    return Confirmed(signature, status.slot, tuple(await self._logs(signature)))
+                if status.confirmation_status.lower() in wanted:
+                    return Confirmed(signature, status.slot, await self._logs(signature))
             elif height is not None and height > last_valid_block_height:
                 raise TransactionExpired(
                     f"transaction {signature} was not confirmed before its blockhash expired "
@@ -255,13 +238,9 @@ class TxSender:
                 )
             await asyncio.sleep(self.poll_interval_seconds)
 
-    async def _logs(self, signature: Signature) -> list[str]:
+    async def _logs(self, signature: Signature) -> tuple[str, ...]:
+        """Logs are a courtesy for the error message: a node that has none gives none."""
         try:
-            resp = await self.client.get_transaction(
-                signature, commitment=self.commitment, max_supported_transaction_version=0
-            )
-        except (SolanaRpcException, RPCException):
-            return []
-        if resp.value is None or resp.value.transaction.meta is None:
-            return []
-        return list(resp.value.transaction.meta.log_messages or [])
+            return await self.transport.transaction_logs(signature) or ()
+        except RpcError:
+            return ()

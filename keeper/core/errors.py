@@ -25,6 +25,47 @@ class RpcError(KeeperError):
     """The cluster answered with an error or with something we cannot trust."""
 
 
+class RpcCallFailed(RpcError):
+    """One RPC call failed: the message names the method, the endpoint and the cause.
+
+    `endpoint` must already be redacted (the transport that raises this knows the URL
+    and redacts it); the core cannot, and must never print a provider's API key.
+    """
+
+    advice = ""
+
+    def __init__(self, method: str, endpoint: str, cause: str) -> None:
+        self.method = method
+        self.endpoint = endpoint
+        self.cause = cause
+        text = f"{method} to {endpoint} failed: {cause}"
+        super().__init__(f"{text}; {self.advice}" if self.advice else text)
+
+
+class RpcUnreachable(RpcCallFailed):
+    """No usable answer arrived: connection refused, DNS, TLS, timeout, HTTP error status."""
+
+    advice = "check the URL and the network, or try another RPC provider"
+
+
+class RpcRejected(RpcCallFailed):
+    """The node answered the call with a JSON-RPC error.
+
+    `answer` is the node's whole (redacted) answer, for callers that recognise
+    particular refusals (a re-sent transaction that already landed).
+    """
+
+    def __init__(self, method: str, endpoint: str, cause: str, answer: str = "") -> None:
+        self.answer = answer or cause
+        super().__init__(method, endpoint, cause)
+
+
+class RpcBadAnswer(RpcCallFailed):
+    """The node answered with something that does not parse or cannot be true."""
+
+    advice = "the provider may be faulty or not a Solana RPC node; try another one"
+
+
 class VerificationError(KeeperError):
     """Accounts read from the cluster break an invariant; nothing was sent."""
 

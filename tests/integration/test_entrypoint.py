@@ -13,7 +13,8 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.websocket_api import connect
 
 from keeper.app.solana_config import load_keypair
-from keeper.cluster.reader import SnapshotRequest, SolanaRpcSource, fetch_snapshot
+from keeper.cluster.reader import SnapshotRequest, fetch_snapshot
+from keeper.cluster.solana_rpc import SolanaRpcTransport
 from keeper.core.addresses import DriftAddresses
 from keeper.core.profile import DRIFT_MAINNET
 from keeper.core.verify import check_snapshot
@@ -57,7 +58,7 @@ async def test_cli_serves_ticks_and_stops_cleanly(tmp_path: Path) -> None:
         assert urls["Drift"].startswith("Python model")
         assert Path(keypairs["alice"]) == tmp_path / "alice.json"
         alice = load_keypair(keypairs["alice"]).pubkey()
-        source = SolanaRpcSource(urls["RPC URL"])
+        source = SolanaRpcTransport(urls["RPC URL"])
         codec = AccountCodec(load_idl(DRIFT_MAINNET.idl_path), DRIFT_MAINNET.program_id)
         snap = await fetch_snapshot(source, codec, SnapshotRequest((0,), (alice,)))
         await source.close()
