@@ -30,8 +30,8 @@ def _last_world(trace: Trace) -> tuple[dict[Pubkey, RawAccount], InstructionStep
 
 
 @pytest.fixture
-def source(traces: list[Trace]) -> tuple[FakeAccountSource, Trace]:
-    trace = next(t for t in traces if t.name.startswith("b_"))
+def source(bundled_traces: list[Trace]) -> tuple[FakeAccountSource, Trace]:
+    trace = next(t for t in bundled_traces if t.name.startswith("b_"))
     accounts, step = _last_world(trace)
     src = FakeAccountSource(
         accounts, slot=step.clock.slot, unix_timestamp=step.clock.unix_timestamp, epoch=664

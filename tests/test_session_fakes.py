@@ -35,9 +35,9 @@ def _session(
 
 
 async def test_a_session_reads_plans_and_sends_over_the_fakes(
-    traces: list[Trace], trace_profile: ProgramProfile, idl: DriftIdl
+    bundled_traces: list[Trace], trace_profile: ProgramProfile, idl: DriftIdl
 ) -> None:
-    trace = next(t for t in traces if t.name.startswith("b_"))
+    trace = next(t for t in bundled_traces if t.name.startswith("b_"))
     session, reader, node = _session(trace, trace_profile, idl)
     alice = trace.keypair("alice").pubkey()
     snap = await session.snapshot((0,), (alice,))
