@@ -234,7 +234,7 @@ class DriftModel:
             return self._init_user_stats(d, ctx, now)
         accounts = self._accounts(d, ctx)
         metas = {role: Meta(m.pubkey, m.is_signer, m.is_writable) for role, m in d.metas.items()}
-        check_accounts(d.name, metas, accounts, self.addresses)
+        check_accounts(d.name, metas, accounts, self.addresses, self.profile)
         if d.name == "initializeInsuranceFundStake":
             return self._init_stake(d, ctx, accounts, now)
         effect = predict(d.name, accounts, d.args, now, self.profile, check_token_balances=False)

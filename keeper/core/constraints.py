@@ -16,6 +16,7 @@ from solders.pubkey import Pubkey
 from keeper.core.addresses import DriftAddresses
 from keeper.core.effects import IfAccounts
 from keeper.core.ifmath import Rejected
+from keeper.core.profile import ProgramProfile
 from keeper.core.views import InsuranceFundStake, SpotMarket, State, TokenAccount, UserStats
 
 CONSTRAINT_HAS_ONE = 2001
@@ -60,8 +61,13 @@ def check_accounts(
     metas: Mapping[str, Meta],
     accounts: IfAccounts,
     addresses: DriftAddresses,
+    profile: ProgramProfile | None = None,
 ) -> None:
-    """Raise `Rejected` with the code the program would fail with, or return."""
+    """Raise `Rejected` with the code the program would fail with, or return.
+
+    `profile` supplies the build's account rules that changed across versions
+    (without it, the latest build's rules apply).
+    """
     for role in _SIGNERS.get(instruction, ()):
         if role in metas and not metas[role].is_signer:
             raise Rejected(ACCOUNT_NOT_SIGNER)
@@ -72,6 +78,18 @@ def check_accounts(
         )
         if metas["spotMarket"].pubkey != addresses.spot_market(expected_index):
             raise Rejected(CONSTRAINT_SEEDS)
+    if (
+        instruction == "updateUserQuoteAssetInsuranceStake"
+        and profile is not None
+        and profile.quote_stake_update_requires_authority
+        and "signer" in metas
+    ):
+        # v2.84: `has_one = authority` on the stake, then on the user stats (the IDL's
+        # `signer` is that build's `authority`), checked in field order.
+        signer = metas["signer"].pubkey
+        for owned in (accounts.stake, accounts.user_stats):
+            if owned is not None and owned.authority != signer:
+                raise Rejected(CONSTRAINT_HAS_ONE)
     for role, pda in (
         ("spotMarketVault", addresses.spot_market_vault(market.market_index)),
         ("insuranceFundVault", addresses.insurance_fund_vault(market.market_index)),

@@ -136,14 +136,10 @@ def settle_revenue(
         return SettleResult(m, 0, tuple(events))
     if fund.user_factor > fund.total_factor:
         raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
-    deposits = ifmath.deposit_token_amount(m)
-    borrows = ifmath.borrow_token_amount(m)
-    liquidity = deposits - borrows
+    # fidelity: validate_spot_market_vault_amount with the program's u64/i64 casts
+    # (the vault must hold what depositors could withdraw, the pool ≤ all deposits).
+    liquidity = ifmath.validate_spot_market_vault_amount(m, spot_vault_amount)
     pool = ifmath.revenue_pool_amount(m)
-    if pool > deposits or spot_vault_amount < liquidity:
-        # validate_spot_market_vault_amount: the vault must hold what depositors
-        # could withdraw, and the pool cannot exceed all deposits.
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
     amount = ifmath.settle_amount(
         pool,
         liquidity,
@@ -157,7 +153,7 @@ def settle_revenue(
     minted = ifmath.protocol_shares_minted(
         amount, fund.total_factor, fund.user_factor, fund.total_shares, if_vault_amount
     )
-    total_after = fund.total_shares + minted
+    total_after = ifmath.u128_add(fund.total_shares, minted)  # fidelity: u128 safe_add
     m = _fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
     if amount > 0:
         if amount >= pool:
@@ -193,7 +189,13 @@ def settle_revenue(
     return SettleResult(m, amount, tuple(events))
 
 
-def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Effect:
+def predict_settle(
+    acc: IfAccounts,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    spot_market_index: int | None = None,
+) -> Effect:
     state, market = _need(acc.state, "state"), acc.market
     if_vault, spot_vault = (
         _need(acc.if_vault, "IF vault"),
@@ -201,6 +203,9 @@ def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Eff
     )
     if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
         raise Rejected(ifmath.EXCHANGE_PAUSED)
+    # fidelity: the index check follows the access_control pause check.
+    if spot_market_index is not None and market.market_index != spot_market_index:
+        raise Rejected(6088)  # InvalidSpotMarketAccount
     fund = market.insurance_fund
     period = fund.revenue_settle_period_seconds
     if period <= 0:
@@ -214,6 +219,9 @@ def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Eff
     result = settle_revenue(
         market, if_vault.amount, spot_vault.amount, now_ts, profile, explicit=True
     )
+    # fidelity: after the transfer the program re-checks the spot vault against the
+    # depositors' claim; the floored pool debit can leave it a few units short.
+    ifmath.validate_spot_market_vault_amount(result.market, spot_vault.amount - result.amount)
     return Effect(
         market=result.market,
         transfers=(TokenMove(spot_vault.address, if_vault.address, result.amount),),
@@ -330,6 +338,7 @@ def predict_add(
     events: list[dict[str, Any]] = []
     transfers: list[TokenMove] = []
     vault = if_vault.amount
+    spot_vault_after = spot_vault.amount
     fund = market.insurance_fund
     period = fund.revenue_settle_period_seconds
     if period > 0 and ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts) == 0:
@@ -339,21 +348,34 @@ def predict_add(
         if settled.amount > 0:
             transfers.append(TokenMove(spot_vault.address, if_vault.address, settled.amount))
             vault += settled.amount
+            spot_vault_after -= settled.amount
+    # fidelity: add re-checks the (reloaded) spot vault whether or not it settled.
+    ifmath.validate_spot_market_vault_amount(market, spot_vault_after)
     if vault == 0 and market.insurance_fund.total_shares != 0:
         raise Rejected(ifmath.INVALID_IF_FOR_NEW_STAKES)
     market, stake = _rebased(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
-    cost_basis = amount if stake.if_shares == 0 else stake.cost_basis + amount
-    if cost_basis > I64_MAX:
-        raise Rejected(ifmath.MATH_ERROR)
-    stake = dataclasses.replace(stake, if_shares=stake.if_shares + minted, cost_basis=cost_basis)
+    # fidelity: cost basis is i64 — `amount.cast::<i64>()` (CastingFailure) then an
+    # i64 safe_add (MathError); shares are u128 safe_adds.
+    amount_i64 = ifmath.cast_to_i64(amount)
+    cost_basis = (
+        amount_i64 if stake.if_shares == 0 else ifmath.i64_add(stake.cost_basis, amount_i64)
+    )
+    stake = dataclasses.replace(
+        stake, if_shares=ifmath.u128_add(stake.if_shares, minted), cost_basis=cost_basis
+    )
     market = _fund(
-        market, total_shares=fund.total_shares + minted, user_shares=fund.user_shares + minted
+        market,
+        total_shares=ifmath.u128_add(fund.total_shares, minted),
+        user_shares=ifmath.u128_add(fund.user_shares, minted),
     )
     fund = market.insurance_fund
-    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault + amount, profile)
+    snapshot = stake.market_index in profile.user_stats_snapshot_markets
+    # fidelity: the snapshot's `vault.safe_add(amount)` is u64 (only where it is taken).
+    vault_after = ifmath.u64_add(vault, amount) if snapshot else vault + amount
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault_after, profile)
     events.append(
         _stake_event(
             stake,
@@ -367,6 +389,8 @@ def predict_add(
     )
     if check_token_balances and user_token.amount < amount:
         raise TokenRejected(1, ("Error: insufficient funds",))
+    if check_token_balances and vault + amount > ifmath.U64_MAX:  # fidelity: SPL Overflow
+        raise TokenRejected(14, ("Error: Operation overflowed",))
     transfers.append(TokenMove(user_token.address, if_vault.address, amount))
     return Effect(
         market=market,
@@ -431,9 +455,12 @@ def predict_cancel(
         vault,
         stake.last_withdraw_request_value,
     )
-    stake = dataclasses.replace(stake, if_shares=stake.if_shares - lost)
+    # fidelity: u128 safe_sub / safe_decrement
+    stake = dataclasses.replace(stake, if_shares=ifmath.u128_sub(stake.if_shares, lost))
     market = _fund(
-        market, total_shares=fund.total_shares - lost, user_shares=fund.user_shares - lost
+        market,
+        total_shares=ifmath.u128_sub(fund.total_shares, lost),
+        user_shares=ifmath.u128_sub(fund.user_shares, lost),
     )
     fund = market.insurance_fund
     stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
@@ -479,17 +506,22 @@ def predict_remove(
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
+    # fidelity: remove computes (and discards) the cancel's shares-lost, with its errors.
+    ifmath.cancel_shares_lost(shares, fund.total_shares, vault, stake.last_withdraw_request_value)
     paid = min(value_now, stake.last_withdraw_request_value)
     stake = dataclasses.replace(
         stake,
-        if_shares=stake.if_shares - shares,
-        cost_basis=stake.cost_basis - paid,
+        if_shares=ifmath.u128_sub(stake.if_shares, shares),
+        # fidelity: i64 cost basis minus `withdraw.cast::<i64>()`
+        cost_basis=ifmath.i64_sub(stake.cost_basis, ifmath.cast_to_i64(paid)),
         last_withdraw_request_shares=0,
         last_withdraw_request_value=0,
         last_withdraw_request_ts=now_ts,
     )
     market = _fund(
-        market, total_shares=fund.total_shares - shares, user_shares=fund.user_shares - shares
+        market,
+        total_shares=ifmath.u128_sub(fund.total_shares, shares),
+        user_shares=ifmath.u128_sub(fund.user_shares, shares),
     )
     fund = market.insurance_fund
     basis = vault - (
@@ -509,8 +541,7 @@ def predict_remove(
     )
     if vault - paid == 0:
         raise Rejected(ifmath.INVALID_IF_DETECTED)
-    if ifmath.revenue_pool_amount(market) > ifmath.deposit_token_amount(market):
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    ifmath.validate_spot_balances(market)  # fidelity: with its u64/i64 casts
     return Effect(
         market=market,
         stake=stake,
@@ -546,19 +577,21 @@ def predict_deposit_revenue_pool(
     )
     market = dataclasses.replace(
         market,
-        revenue_pool_scaled_balance=market.revenue_pool_scaled_balance + scaled,
-        deposit_balance=market.deposit_balance + scaled,
+        revenue_pool_scaled_balance=ifmath.u128_add(market.revenue_pool_scaled_balance, scaled),
+        deposit_balance=ifmath.u128_add(market.deposit_balance, scaled),
     )
     if check_token_balances and user_token.amount < amount:
         raise TokenRejected(1, ("Error: insufficient funds",))
+    if check_token_balances and spot_vault.amount + amount > ifmath.U64_MAX:  # fidelity
+        raise TokenRejected(14, ("Error: Operation overflowed",))
     if (
         market.max_token_deposits
         and ifmath.deposit_token_amount(market) > market.max_token_deposits
     ):
         raise Rejected(ifmath.MAX_DEPOSIT)
-    liquidity = ifmath.deposit_token_amount(market) - ifmath.borrow_token_amount(market)
-    if spot_vault.amount + amount < liquidity:
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    # fidelity: the full validate_spot_market_vault_amount on the reloaded vault; its
+    # i64 casts refuse a deposit total beyond i64::MAX with CastingFailure.
+    ifmath.validate_spot_market_vault_amount(market, spot_vault.amount + amount)
     return Effect(
         market=market, transfers=(TokenMove(user_token.address, spot_vault.address, amount),)
     )
@@ -623,9 +656,7 @@ def predict(
     if instruction == "removeInsuranceFundStake":
         return predict_remove(accounts, args["marketIndex"], now_ts, profile)
     if instruction == "settleRevenueToInsuranceFund":
-        if accounts.market.market_index != args["spotMarketIndex"]:
-            raise Rejected(6088)  # InvalidSpotMarketAccount
-        return predict_settle(accounts, now_ts, profile)
+        return predict_settle(accounts, now_ts, profile, spot_market_index=args["spotMarketIndex"])
     if instruction == "depositIntoSpotMarketRevenuePool":
         return predict_deposit_revenue_pool(
             accounts, args["amount"], now_ts, profile, check_token_balances=check_token_balances

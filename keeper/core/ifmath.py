@@ -64,6 +64,99 @@ def _require(condition: bool, code: int) -> None:
         raise Rejected(code)
 
 
+# -- integer widths ------------------------------------------------------------------------
+#
+# Python's ints never overflow; the program's do. Each helper below is one checked Rust
+# operation: `safe_add/sub/mul` on a fixed width fails with MathError (6019), a `cast()`
+# to a narrower type fails with CastingFailure (6041). Prediction code calls them exactly
+# where the program uses that width, so the mirror fails where and how the program fails.
+
+U64_MAX = 2**64 - 1
+I64_MAX = 2**63 - 1
+I64_MIN = -(2**63)
+U128_MAX = 2**128 - 1
+I128_MAX = 2**127 - 1
+U192_MAX = 2**192 - 1
+
+
+def _checked(value: int, lo: int, hi: int) -> int:
+    _require(lo <= value <= hi, MATH_ERROR)
+    return value
+
+
+def u64_add(a: int, b: int) -> int:
+    return _checked(a + b, 0, U64_MAX)
+
+
+def u64_sub(a: int, b: int) -> int:
+    return _checked(a - b, 0, U64_MAX)
+
+
+def u64_mul(a: int, b: int) -> int:
+    return _checked(a * b, 0, U64_MAX)
+
+
+def u128_add(a: int, b: int) -> int:
+    return _checked(a + b, 0, U128_MAX)
+
+
+def u128_sub(a: int, b: int) -> int:
+    return _checked(a - b, 0, U128_MAX)
+
+
+def u128_mul(a: int, b: int) -> int:
+    return _checked(a * b, 0, U128_MAX)
+
+
+def i64_add(a: int, b: int) -> int:
+    return _checked(a + b, I64_MIN, I64_MAX)
+
+
+def i64_sub(a: int, b: int) -> int:
+    return _checked(a - b, I64_MIN, I64_MAX)
+
+
+def _cast(value: int, lo: int, hi: int) -> int:
+    _require(lo <= value <= hi, CASTING_FAILURE)
+    return value
+
+
+def cast_to_u64(value: int) -> int:
+    return _cast(value, 0, U64_MAX)
+
+
+def cast_to_i64(value: int) -> int:
+    return _cast(value, I64_MIN, I64_MAX)
+
+
+def cast_to_u128(value: int) -> int:
+    return _cast(value, 0, U128_MAX)
+
+
+def cast_to_i128(value: int) -> int:
+    return _cast(value, -(2**127), I128_MAX)
+
+
+def proportion_u128(value: int, numerator: int, denominator: int) -> int:
+    """floor(value × numerator ÷ denominator) the way the program's u128 helper fails.
+
+    The result is always the floor; what differs between the program's four branches
+    is where it overflows: equal ratio (no arithmetic), a 192-bit product once either
+    factor reaches u64::MAX (then a u128 cast), a "ceiling" form for ratios in (½, 1)
+    whose u128 product is cast to i128, and a plain u128 product otherwise.
+    """
+    if numerator == denominator:
+        return value
+    _require(denominator != 0, MATH_ERROR)
+    if value >= U64_MAX or numerator >= U64_MAX:
+        product = _checked(value * numerator, 0, U192_MAX)
+        return cast_to_u128(product // denominator)
+    if numerator > denominator // 2 and denominator > numerator:
+        cast_to_i128(u128_mul(value, denominator - numerator))
+        return value * numerator // denominator
+    return u128_mul(value, numerator) // denominator
+
+
 # -- token amounts from scaled balances ------------------------------------------------
 
 
@@ -80,11 +173,15 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def deposit_tokens(scaled_balance: int, cumulative_interest: int, decimals: int) -> int:
-    return scaled_balance * cumulative_interest // balance_precision(decimals)
+    """get_token_amount (Deposit): a u128 product, floored."""
+    precision = balance_precision(decimals)
+    return u128_mul(scaled_balance, cumulative_interest) // precision
 
 
 def borrow_tokens(scaled_balance: int, cumulative_interest: int, decimals: int) -> int:
-    return ceil_div(scaled_balance * cumulative_interest, balance_precision(decimals))
+    """get_token_amount (Borrow): a u128 product, rounded up."""
+    precision = balance_precision(decimals)
+    return ceil_div(u128_mul(scaled_balance, cumulative_interest), precision)
 
 
 def deposit_token_amount(market: SpotMarket) -> int:
@@ -105,11 +202,12 @@ def revenue_pool_amount(market: SpotMarket) -> int:
 
 def utilization(deposit_amount: int, borrow_amount: int) -> int:
     """Borrows ÷ deposits at 1e6; 0 with neither, 100% with borrows and no deposits."""
+    scaled = u128_mul(borrow_amount, SPOT_UTILIZATION_PRECISION)
     if borrow_amount == 0 and deposit_amount == 0:
         return 0
     if deposit_amount == 0:
         return SPOT_UTILIZATION_PRECISION
-    return borrow_amount * SPOT_UTILIZATION_PRECISION // deposit_amount
+    return scaled // deposit_amount
 
 
 def market_utilization(market: SpotMarket) -> int:
@@ -117,27 +215,65 @@ def market_utilization(market: SpotMarket) -> int:
 
 
 def withdraw_utilization_ok(market: SpotMarket, limit: int) -> bool:
-    """The remove gate: both the stored TWAP and the current utilization ≤ limit."""
-    return market.utilization_twap <= limit and market_utilization(market) <= limit
+    """The remove gate: both the stored TWAP and the current utilization ≤ limit.
+
+    The program computes the current utilization (and casts it to u64) before it
+    compares either, so that cast can fail even when the TWAP alone would refuse.
+    """
+    current = cast_to_u64(market_utilization(market))
+    return market.utilization_twap <= limit and current <= limit
+
+
+def validate_spot_balances(market: SpotMarket) -> int:
+    """The depositors' claim (deposits − borrows, signed), after the program's casts.
+
+    Mirrors math/spot_withdraw.rs `validate_spot_balances`: each token amount is cast
+    to u64, deposits and borrows to i64 for the difference (CastingFailure beyond
+    i64::MAX), then the revenue pool must not exceed the deposits (6173).
+    """
+    deposits = cast_to_u64(deposit_token_amount(market))
+    borrows = cast_to_u64(borrow_token_amount(market))
+    revenue = cast_to_u64(revenue_pool_amount(market))
+    claim = i64_sub(cast_to_i64(deposits), cast_to_i64(borrows))
+    _require(revenue <= deposits, SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    return claim
+
+
+def validate_spot_market_vault_amount(market: SpotMarket, vault_amount: int) -> int:
+    """`validate_spot_balances`, then the spot vault must hold the depositors' claim.
+
+    Mirrors math/spot_withdraw.rs `validate_spot_market_vault_amount` (the vault
+    balance is cast to i64 for the comparison). Returns the claim.
+    """
+    claim = validate_spot_balances(market)
+    _require(cast_to_i64(vault_amount) >= claim, SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    return claim
 
 
 # -- shares ↔ amounts ---------------------------------------------------------------------
 
 
 def amount_to_shares(amount: int, total_shares: int, vault_amount: int) -> int:
-    """Shares an `amount` buys; an empty vault (with no shares) prices 1:1."""
+    """Shares an `amount` buys; an empty vault (with no shares) prices 1:1.
+
+    math/insurance.rs `vault_amount_to_if_shares` (u128 proportion, see proportion_u128).
+    """
     if vault_amount > 0:
-        return amount * total_shares // vault_amount
+        return proportion_u128(amount, total_shares, vault_amount)
     _require(total_shares == 0, INVALID_IF_SHARES_DETECTED)
     return amount
 
 
 def shares_to_amount(shares: int, total_shares: int, vault_amount: int) -> int:
-    """Tokens `shares` are worth now, rounded against the holder."""
+    """Tokens `shares` are worth now, rounded against the holder.
+
+    math/insurance.rs `if_shares_to_vault_amount`: the share check comes first, then
+    the u128 proportion (which can fail its i128 cast for vaults near u64::MAX).
+    """
+    _require(shares <= total_shares, INVALID_IF_SHARES_DETECTED)
     if total_shares == 0:
         return 0
-    _require(shares <= total_shares, INVALID_IF_SHARES_DETECTED)
-    return shares * vault_amount // total_shares
+    return cast_to_u64(proportion_u128(vault_amount, shares, total_shares))
 
 
 def request_value(shares: int, total_shares: int, vault_amount: int) -> int:
@@ -155,10 +291,20 @@ def remove_payout(
 def cancel_shares_lost(
     shares: int, total_shares: int, vault_amount: int, request_value_amount: int
 ) -> int:
-    """Shares a cancel burns: the requested slice's gain during the cooldown."""
+    """Shares a cancel burns: the requested slice's gain during the cooldown.
+
+    math/insurance.rs `calculate_if_shares_lost` (remove computes it too, and fails
+    with its errors): the requested shares are re-bought at the frozen value from the
+    rest of the fund, in u128 shares and u64 tokens.
+    """
     if shares_to_amount(shares, total_shares, vault_amount) <= request_value_amount:
         return 0
-    kept = request_value_amount * (total_shares - shares) // (vault_amount - request_value_amount)
+    kept = amount_to_shares(
+        request_value_amount,
+        u128_sub(total_shares, shares),
+        u64_sub(vault_amount, request_value_amount),
+    )
+    _require(kept <= shares, INVALID_IF_SHARES_DETECTED)
     return shares - kept
 
 
@@ -265,11 +411,16 @@ def settle_amount(
 def protocol_shares_minted(
     amount: int, total_factor: int, user_factor: int, total_shares: int, vault_amount: int
 ) -> int:
-    """The protocol's cut of a settle, bought as shares at the pre-settle price."""
+    """The protocol's cut of a settle, bought as shares at the pre-settle price.
+
+    controller/insurance.rs `settle_revenue_to_insurance_fund`: the cut is a u64
+    product `amount × (total − user factor)`, which overflows (MathError) for large
+    settles; a fresh program-side u64 product, not a u128 one.
+    """
     protocol_factor = total_factor - user_factor
     if protocol_factor <= 0 or total_factor == 0:
         return 0
-    protocol_amount = amount * protocol_factor // total_factor
+    protocol_amount = u64_mul(amount, protocol_factor) // total_factor
     return amount_to_shares(protocol_amount, total_shares, vault_amount)
 
 

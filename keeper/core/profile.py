@@ -64,6 +64,10 @@ class ProgramProfile:
     max_apr_per_settle_by_market: tuple[tuple[int, int], ...] = ((15, 45_454),)
     #: Markets whose stake value is mirrored into UserStats (quote 0, gov 15).
     user_stats_snapshot_markets: tuple[int, ...] = (0, 15)
+    #: `updateUserQuoteAssetInsuranceStake`: up to v2.84 the signer must be the stake's
+    #: (and the user stats') authority (`has_one = authority`, 2001); later builds take
+    #: any signer and only require the stake and user stats to share an authority.
+    quote_stake_update_requires_authority: bool = False
     notes: str = field(default="", compare=False)
 
     def max_apr_for(self, market_index: int) -> int:
@@ -105,7 +109,10 @@ DRIFT_V2_84 = ProgramProfile(
     interest_fails_on_clock_regression=True,
     # The separate market-15 cap arrived in v2.125.0.
     max_apr_per_settle_by_market=(),
-    user_stats_snapshot_markets=(0, 15),
+    # v2.84 mirrors only the quote market (controller/insurance.rs `market_index == 0`);
+    # the gov-token snapshot of market 15 came later.
+    user_stats_snapshot_markets=(0,),
+    quote_stake_update_requires_authority=True,
     notes="Drift protocol v2.84 build (June 2024), the build behind the golden traces.",
 )
 
@@ -128,6 +135,7 @@ _OVERRIDABLE = {
     "user_stats_remove_basis",
     "init_user_stats_authority_signs",
     "interest_fails_on_clock_regression",
+    "quote_stake_update_requires_authority",
     "max_apr_per_settle",
 }
 
@@ -180,7 +188,11 @@ def profile_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) 
                 "profile.user_stats_remove_basis must be one of "
                 f"{[c.value for c in UserStatsRemoveBasis]}"
             ) from None
-    for flag in ("init_user_stats_authority_signs", "interest_fails_on_clock_regression"):
+    for flag in (
+        "init_user_stats_authority_signs",
+        "interest_fails_on_clock_regression",
+        "quote_stake_update_requires_authority",
+    ):
         if flag in data:
             if not isinstance(data[flag], bool):
                 raise ConfigError(f"profile.{flag} must be true or false")

@@ -3,6 +3,11 @@
 A cluster, an RPC provider or a man in the middle can hand us accounts that decode
 but make no sense together. These pure checks turn every such inconsistency into a
 typed finding; callers refuse to act on a snapshot with an error-level finding.
+
+An error-level finding is only raised for a property the program guarantees on every
+state it can reach; each one names the program code (protocol-v2 v2.84, paths under
+programs/drift/src/) that guarantees it. Properties the program only checks at one
+moment (e.g. at request time) or never checks are warnings at most.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import VerificationError
 from keeper.core.ifmath import IF_FACTOR_PRECISION
 from keeper.core.snapshot import MarketSnapshot, Snapshot
-from keeper.core.views import InsuranceFundStake, UserStats
+from keeper.core.views import InsuranceFundStake, SpotMarket, UserStats
 
 
 class Severity(enum.Enum):
@@ -53,6 +58,9 @@ def check_market(
     market, fund = snap.market, snap.market.insurance_fund
     idx = market.market_index
     out: list[Finding] = []
+    # Guaranteed: instructions/admin.rs InitializeSpotMarket creates the market and both
+    # vaults at these seeds (mint = the market's, authority = drift signer); nothing
+    # rewrites `vault` / `insurance_fund.vault` / `mint` afterwards.
     expected = {
         "spot market": (market.address, addresses.spot_market(idx)),
         "spot market vault": (market.vault, addresses.spot_market_vault(idx)),
@@ -97,6 +105,10 @@ def check_market(
                     f"market {idx}: {what} belongs to {tok.token_program}, market uses {market.token_program}",
                 )
             )
+    # Guaranteed: controller/insurance.rs — add/remove/cancel move user and total shares
+    # by the same count, settle and the rebase's `total = vault` only raise the total,
+    # apply_rebase_to_insurance_fund floors both by one divisor, and the admin/transfer
+    # paths check `total − user ≥ n` first.
     if fund.user_shares > fund.total_shares:
         out.append(
             _err(
@@ -113,33 +125,66 @@ def check_market(
                 f"market {idx}: {fund.total_shares} shares outstanding over an empty vault; new stakes are refused",
             )
         )
-    if not fund.user_factor <= fund.total_factor <= IF_FACTOR_PRECISION:
+    # Guaranteed: instructions/admin.rs — initialize_spot_market sets user = total / 2,
+    # handle_update_spot_market_if_factor validates user ≤ total ≤ 100%. The init does
+    # not bound the total, so a total above 100% is reachable: a warning.
+    if fund.user_factor > fund.total_factor:
         out.append(
             _err(
                 "factors",
                 market.address,
-                f"market {idx}: user factor {fund.user_factor} / total factor {fund.total_factor} out of order",
+                f"market {idx}: user factor {fund.user_factor} exceeds total factor {fund.total_factor}",
             )
         )
-    if fund.revenue_settle_period_seconds < 0 or fund.unstaking_period_seconds < 0:
+    elif fund.total_factor > IF_FACTOR_PRECISION:
         out.append(
-            _err("periods", market.address, f"market {idx}: negative settle or unstaking period")
+            _warn(
+                "factors",
+                market.address,
+                f"market {idx}: total factor {fund.total_factor} is above 100%; interest and settles give the fund more than the revenue",
+            )
         )
-    if market.revenue_pool_scaled_balance > market.deposit_balance:
+    # Guaranteed: initialize_spot_market leaves the settle period 0 and
+    # handle_update_spot_market_revenue_settle_period validates > 0. The unstaking period
+    # is set unchecked (handle_update_insurance_fund_unstaking_period): only a warning.
+    if fund.revenue_settle_period_seconds < 0:
+        out.append(_err("periods", market.address, f"market {idx}: negative settle period"))
+    if fund.unstaking_period_seconds < 0:
+        out.append(
+            _warn(
+                "periods",
+                market.address,
+                f"market {idx}: negative unstaking period; requests can be removed at once",
+            )
+        )
+    # Guaranteed in token units: math/spot_withdraw.rs validate_spot_balances (run at the
+    # end of remove, settle, add and the revenue-pool deposit) refuses a revenue pool worth
+    # more than all deposits. The scaled balances are not compared by the program.
+    pool, deposits = _pool_and_deposits(market)
+    if pool is not None and deposits is not None and pool > deposits:
         out.append(
             _err(
                 "revenue-pool",
                 market.address,
-                f"market {idx}: revenue pool {market.revenue_pool_scaled_balance} exceeds deposit balance {market.deposit_balance} (scaled)",
+                f"market {idx}: revenue pool {pool} exceeds deposits {deposits} (token units)",
             )
         )
     return out
+
+
+def _pool_and_deposits(market: SpotMarket) -> tuple[int | None, int | None]:
+    """Revenue-pool and deposit token amounts, None where the program could not compute them."""
+    try:
+        return ifmath.revenue_pool_amount(market), ifmath.deposit_token_amount(market)
+    except ifmath.Rejected:
+        return None, None
 
 
 def check_stake(
     stake: InsuranceFundStake, snap: MarketSnapshot | None, addresses: DriftAddresses
 ) -> list[Finding]:
     out: list[Finding] = []
+    # Guaranteed: instructions/if_staker.rs InitializeInsuranceFundStake `init` at these seeds.
     pda = addresses.insurance_fund_stake(stake.authority, stake.market_index)
     if stake.address != pda:
         out.append(
@@ -149,6 +194,9 @@ def check_stake(
                 f"stake of {stake.authority} in market {stake.market_index} should be at {pda}",
             )
         )
+    # Guaranteed: controller/insurance.rs request_remove_insurance_fund_stake validates
+    # requested ≤ held (6190); while a request is pending add refuses (6198), cancel and
+    # remove clear it, and the stake rebase floors both by one divisor.
     if stake.last_withdraw_request_shares > stake.if_shares:
         out.append(
             _err(
@@ -168,6 +216,9 @@ def check_stake(
     if snap is None:
         return out
     fund = snap.market.insurance_fund
+    # Guaranteed: a stake starts at base 0 (state/insurance_fund_stake.rs new) and only
+    # ever takes its market's base (apply_rebase_to_insurance_fund_stake); market bases
+    # only grow (apply_rebase_to_insurance_fund, safe_add).
     if stake.if_base > fund.shares_base:
         out.append(
             _err(
@@ -176,6 +227,8 @@ def check_stake(
                 f"stake base {stake.if_base} is ahead of the market's {fund.shares_base}",
             )
         )
+    # Guaranteed: every stake change moves the market's user shares by the same count,
+    # and floor(s ÷ d) summed over stakes ≤ floor(U ÷ d) under the lazy rebase.
     shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
     if shares > fund.user_shares:
         out.append(
@@ -185,16 +238,20 @@ def check_stake(
                 f"stake holds {shares} shares, the market's users hold {fund.user_shares}",
             )
         )
+    # NOT guaranteed: the value is capped below the vault only at request time
+    # (request_remove_insurance_fund_stake: min(vault − 1)); a loss paid from the IF
+    # vault during the cooldown can leave it above the vault. Remove then pays the
+    # shares' current value, which is legal, so this is informational.
     if (
         stake.last_withdraw_request_shares
         and snap.if_vault_amount
         and stake.last_withdraw_request_value >= snap.if_vault_amount
     ):
         out.append(
-            _err(
+            _warn(
                 "request",
                 stake.address,
-                f"request value {stake.last_withdraw_request_value} is not below the vault's {snap.if_vault_amount}",
+                f"request value {stake.last_withdraw_request_value} is not below the vault's {snap.if_vault_amount} (a loss during the cooldown); remove pays the shares' current value",
             )
         )
     return out
@@ -211,6 +268,8 @@ def check_snapshot(snapshot: Snapshot, addresses: DriftAddresses) -> list[Findin
     """Every invariant of a snapshot, as findings (empty = consistent)."""
     out: list[Finding] = []
     state = snapshot.state
+    # Guaranteed: instructions/admin.rs InitializeState creates State at its seeds and
+    # records the drift signer PDA; nothing rewrites `signer`.
     if state.address != addresses.state():
         out.append(_err("pda", state.address, f"state should be at {addresses.state()}"))
     signer = addresses.drift_signer()
@@ -238,6 +297,7 @@ def check_snapshot(snapshot: Snapshot, addresses: DriftAddresses) -> list[Findin
             ) + ifmath.effective_stake_shares(
                 stake.if_shares, stake.if_base, snap.market.insurance_fund.shares_base
             )
+    # Guaranteed as for one stake: the stakes of a market never hold more than its users.
     for idx, total in totals.items():
         user_shares = by_index[idx].market.insurance_fund.user_shares
         if total > user_shares:
