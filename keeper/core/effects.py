@@ -17,6 +17,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from keeper.core import ifmath
+from keeper.core.error_codes import DriftError, SplTokenError
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.interest import update_interest
 from keeper.core.profile import ProgramProfile, UserStatsRemoveBasis
@@ -135,7 +136,7 @@ def settle_revenue(
     if period <= 0:
         return SettleResult(m, 0, tuple(events))
     if fund.user_factor > fund.total_factor:
-        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
+        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF)
     deposits = ifmath.deposit_token_amount(m)
     borrows = ifmath.borrow_token_amount(m)
     liquidity = deposits - borrows
@@ -143,7 +144,7 @@ def settle_revenue(
     if pool > deposits or spot_vault_amount < liquidity:
         # validate_spot_market_vault_amount: the vault must hold what depositors
         # could withdraw, and the pool cannot exceed all deposits.
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+        raise Rejected(DriftError.SpotMarketVaultInvariantViolated)
     amount = ifmath.settle_amount(
         pool,
         liquidity,
@@ -153,7 +154,7 @@ def settle_revenue(
         period,
     )
     if explicit and amount == 0:
-        raise Rejected(ifmath.NO_REVENUE_TO_SETTLE_TO_IF)
+        raise Rejected(DriftError.NoRevenueToSettleToIF)
     minted = ifmath.protocol_shares_minted(
         amount, fund.total_factor, fund.user_factor, fund.total_shares, if_vault_amount
     )
@@ -200,15 +201,15 @@ def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Eff
         _need(acc.spot_vault, "spot market vault"),
     )
     if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
+        raise Rejected(DriftError.ExchangePaused)
     fund = market.insurance_fund
     period = fund.revenue_settle_period_seconds
     if period <= 0:
-        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
+        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF)
     wait = ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts)
     if wait > 0:
         raise Rejected(
-            ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF,
+            DriftError.RevenueSettingsCannotSettleToIF,
             (f"Must wait {wait} seconds until next available settlement time",),
         )
     result = settle_revenue(
@@ -300,7 +301,7 @@ def _user_stats_snapshot(
 
 def _check_market_index(stake: InsuranceFundStake, market_index: int) -> None:
     if stake.market_index != market_index:
-        raise Rejected(ifmath.INCORRECT_SPOT_MARKET_ACCOUNT_PASSED)
+        raise Rejected(DriftError.IncorrectSpotMarketAccountPassed)
 
 
 def predict_add(
@@ -319,14 +320,14 @@ def predict_add(
     )
     user_token = _need(acc.user_token, "user token")
     if amount == 0:
-        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
+        raise Rejected(DriftError.InsufficientDeposit)
     if market.if_paused_operations & IF_PAUSE_ADD:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+        raise Rejected(DriftError.InsuranceFundOperationPaused)
     _check_market_index(stake, market_index)
     if market.status == STATUS_INITIALIZED:
-        raise Rejected(ifmath.INVALID_SPOT_MARKET_STATE)
+        raise Rejected(DriftError.InvalidSpotMarketState)
     if stake.has_pending_request:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+        raise Rejected(DriftError.IFWithdrawRequestInProgress)
     events: list[dict[str, Any]] = []
     transfers: list[TokenMove] = []
     vault = if_vault.amount
@@ -340,14 +341,14 @@ def predict_add(
             transfers.append(TokenMove(spot_vault.address, if_vault.address, settled.amount))
             vault += settled.amount
     if vault == 0 and market.insurance_fund.total_shares != 0:
-        raise Rejected(ifmath.INVALID_IF_FOR_NEW_STAKES)
+        raise Rejected(DriftError.InvalidIFForNewStakes)
     market, stake = _rebased(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
     cost_basis = amount if stake.if_shares == 0 else stake.cost_basis + amount
     if cost_basis > I64_MAX:
-        raise Rejected(ifmath.MATH_ERROR)
+        raise Rejected(DriftError.MathError)
     stake = dataclasses.replace(stake, if_shares=stake.if_shares + minted, cost_basis=cost_basis)
     market = _fund(
         market, total_shares=fund.total_shares + minted, user_shares=fund.user_shares + minted
@@ -366,7 +367,7 @@ def predict_add(
         )
     )
     if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(1, ("Error: insufficient funds",))
+        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
     transfers.append(TokenMove(user_token.address, if_vault.address, amount))
     return Effect(
         market=market,
@@ -383,25 +384,25 @@ def predict_request(
     market, stake = acc.market, _need(acc.stake, "stake")
     vault = _need(acc.if_vault, "IF vault").amount
     if market.if_paused_operations & IF_PAUSE_REQUEST_REMOVE:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+        raise Rejected(DriftError.InsuranceFundOperationPaused)
     _check_market_index(stake, market_index)
     if stake.last_withdraw_request_shares != 0:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+        raise Rejected(DriftError.IFWithdrawRequestInProgress)
     fund = market.insurance_fund
     if vault == 0 and fund.total_shares != 0:
-        raise Rejected(ifmath.INVALID_IF_SHARES_DETECTED)
+        raise Rejected(DriftError.InvalidIFSharesDetected)
     shares = ifmath.amount_to_shares(amount, fund.total_shares, vault)
     if shares == 0:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_TOO_SMALL)
+        raise Rejected(DriftError.IFWithdrawRequestTooSmall)
     if stake.if_base != fund.shares_base:
-        raise Rejected(ifmath.INVALID_IF_REBASE)
+        raise Rejected(DriftError.InvalidIFRebase)
     if stake.if_shares < shares:
-        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
+        raise Rejected(DriftError.InsufficientIFShares)
     stake = dataclasses.replace(stake, last_withdraw_request_shares=shares)
     market, stake = _rebased(market, stake, vault)
     fund = market.insurance_fund
     if stake.last_withdraw_request_shares > stake.if_shares:
-        raise Rejected(ifmath.INVALID_INSURANCE_UNSTAKE_SIZE)
+        raise Rejected(DriftError.InvalidInsuranceUnstakeSize)
     value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, vault)
     shares_now = (stake.if_shares, fund.user_shares, fund.total_shares)
     stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
@@ -419,10 +420,10 @@ def predict_cancel(
     vault = _need(acc.if_vault, "IF vault").amount
     _check_market_index(stake, market_index)
     if stake.last_withdraw_request_shares == 0:
-        raise Rejected(ifmath.NO_IF_WITHDRAW_REQUEST_IN_PROGRESS)
+        raise Rejected(DriftError.NoIFWithdrawRequestInProgress)
     market, stake = _rebased(market, stake, vault)
     if stake.last_withdraw_request_shares == 0:
-        raise Rejected(ifmath.INVALID_IF_UNSTAKE_CANCEL)
+        raise Rejected(DriftError.InvalidIFUnstakeCancel)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     lost = ifmath.cancel_shares_lost(
@@ -462,20 +463,20 @@ def predict_remove(
     if_vault, user_token = _need(acc.if_vault, "IF vault"), _need(acc.user_token, "user token")
     vault = if_vault.amount
     if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
+        raise Rejected(DriftError.ExchangePaused)
     if market.if_paused_operations & IF_PAUSE_REMOVE:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+        raise Rejected(DriftError.InsuranceFundOperationPaused)
     _check_market_index(stake, market_index)
     if not ifmath.withdraw_utilization_ok(market, profile.withdraw_utilization_limit):
-        raise Rejected(ifmath.SPOT_MARKET_INSUFFICIENT_DEPOSITS)
+        raise Rejected(DriftError.SpotMarketInsufficientDeposits)
     if now_ts - stake.last_withdraw_request_ts < market.insurance_fund.unstaking_period_seconds:
-        raise Rejected(ifmath.TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST)
+        raise Rejected(DriftError.TryingToRemoveLiquidityTooFast)
     market, stake = _rebased(market, stake, vault)
     shares = stake.last_withdraw_request_shares
     if shares == 0:
-        raise Rejected(ifmath.INVALID_IF_UNSTAKE)
+        raise Rejected(DriftError.InvalidIFUnstake)
     if stake.if_shares < shares:
-        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
+        raise Rejected(DriftError.InsufficientIFShares)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
@@ -508,9 +509,9 @@ def predict_remove(
         now_ts,
     )
     if vault - paid == 0:
-        raise Rejected(ifmath.INVALID_IF_DETECTED)
+        raise Rejected(DriftError.InvalidIFDetected)
     if ifmath.revenue_pool_amount(market) > ifmath.deposit_token_amount(market):
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+        raise Rejected(DriftError.SpotMarketVaultInvariantViolated)
     return Effect(
         market=market,
         stake=stake,
@@ -534,13 +535,13 @@ def predict_deposit_revenue_pool(
         _need(acc.user_token, "user token"),
     )
     if state.exchange_status & EXCHANGE_DEPOSIT_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
+        raise Rejected(DriftError.ExchangePaused)
     if amount == 0:
-        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
+        raise Rejected(DriftError.InsufficientDeposit)
     if market.status in (STATUS_SETTLEMENT, STATUS_DELISTED) or (
         market.expiry_ts != 0 and now_ts >= market.expiry_ts
     ):
-        raise Rejected(ifmath.DEFAULT_ERROR)
+        raise Rejected(DriftError.DefaultError)
     scaled = (
         amount * ifmath.balance_precision(market.decimals) // market.cumulative_deposit_interest
     )
@@ -550,15 +551,15 @@ def predict_deposit_revenue_pool(
         deposit_balance=market.deposit_balance + scaled,
     )
     if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(1, ("Error: insufficient funds",))
+        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
     if (
         market.max_token_deposits
         and ifmath.deposit_token_amount(market) > market.max_token_deposits
     ):
-        raise Rejected(ifmath.MAX_DEPOSIT)
+        raise Rejected(DriftError.MaxDeposit)
     liquidity = ifmath.deposit_token_amount(market) - ifmath.borrow_token_amount(market)
     if spot_vault.amount + amount < liquidity:
-        raise Rejected(ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+        raise Rejected(DriftError.SpotMarketVaultInvariantViolated)
     return Effect(
         market=market, transfers=(TokenMove(user_token.address, spot_vault.address, amount),)
     )
@@ -571,7 +572,7 @@ def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramPro
     _check_market_index(stake, QUOTE_MARKET_INDEX)
     fund = market.insurance_fund
     if stake.if_base != fund.shares_base:
-        raise Rejected(ifmath.INVALID_IF_REBASE)
+        raise Rejected(DriftError.InvalidIFRebase)
     value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, vault)
     return Effect(
         market=market,
@@ -589,7 +590,7 @@ def predict_initialize_user_stats(state: State, user_stats: UserStats) -> Effect
 def predict_initialize_stake(acc: IfAccounts, now_ts: int) -> Effect:
     """The new stake's bytes come from the codec (AccountCodec.new_stake); this checks the gate."""
     if acc.market.if_paused_operations & IF_PAUSE_INIT:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+        raise Rejected(DriftError.InsuranceFundOperationPaused)
     return Effect(market=acc.market)
 
 
@@ -624,7 +625,7 @@ def predict(
         return predict_remove(accounts, args["marketIndex"], now_ts, profile)
     if instruction == "settleRevenueToInsuranceFund":
         if accounts.market.market_index != args["spotMarketIndex"]:
-            raise Rejected(6088)  # InvalidSpotMarketAccount
+            raise Rejected(DriftError.InvalidSpotMarketAccount)
         return predict_settle(accounts, now_ts, profile)
     if instruction == "depositIntoSpotMarketRevenuePool":
         return predict_deposit_revenue_pool(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keeper.core.error_codes import DriftError
 from keeper.core.errors import KeeperError
 from keeper.core.views import SpotMarket
 
@@ -18,39 +19,12 @@ SPOT_UTILIZATION_PRECISION = 1_000_000
 SPOT_RATE_PRECISION = 1_000_000
 ONE_YEAR_SECONDS = 31_536_000
 
-# Program error codes the mirror can predict (names live in the IDL's error table).
-INSUFFICIENT_DEPOSIT = 6002
-MATH_ERROR = 6019
-EXCHANGE_PAUSED = 6024
-MAX_DEPOSIT = 6038
-CASTING_FAILURE = 6041
-SPOT_MARKET_INSUFFICIENT_DEPOSITS = 6092
-DEFAULT_ERROR = 6129
-TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST = 6133
-INVALID_SPOT_MARKET_STATE = 6135
-INSUFFICIENT_IF_SHARES = 6145
-SPOT_MARKET_VAULT_INVARIANT_VIOLATED = 6173
-REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF = 6176
-NO_REVENUE_TO_SETTLE_TO_IF = 6177
-INVALID_IF_UNSTAKE = 6185
-INVALID_IF_UNSTAKE_CANCEL = 6187
-INVALID_IF_FOR_NEW_STAKES = 6188
-INVALID_IF_REBASE = 6189
-INVALID_INSURANCE_UNSTAKE_SIZE = 6190
-INVALID_IF_DETECTED = 6192
-IF_WITHDRAW_REQUEST_IN_PROGRESS = 6198
-NO_IF_WITHDRAW_REQUEST_IN_PROGRESS = 6199
-IF_WITHDRAW_REQUEST_TOO_SMALL = 6200
-INCORRECT_SPOT_MARKET_ACCOUNT_PASSED = 6201
-INVALID_IF_SHARES_DETECTED = 6203
-INSURANCE_FUND_OPERATION_PAUSED = 6258
-
 
 class Rejected(KeeperError):
     """The program would fail with custom error `code` (plus any `msg!` lines it logs)."""
 
     def __init__(self, code: int, logs: tuple[str, ...] = ()) -> None:
-        self.code = code
+        self.code = int(code)
         self.logs = logs
         super().__init__(f"program error {code}" + (f": {' '.join(logs)}" if logs else ""))
 
@@ -70,7 +44,7 @@ def _require(condition: bool, code: int) -> None:
 def balance_precision(decimals: int) -> int:
     """Scaled balance × cumulative interest ÷ this = token units: 10^(19 − decimals)."""
     if not 0 <= decimals <= 19:
-        raise Rejected(MATH_ERROR)
+        raise Rejected(DriftError.MathError)
     result: int = 10 ** (19 - decimals)
     return result
 
@@ -128,7 +102,7 @@ def amount_to_shares(amount: int, total_shares: int, vault_amount: int) -> int:
     """Shares an `amount` buys; an empty vault (with no shares) prices 1:1."""
     if vault_amount > 0:
         return amount * total_shares // vault_amount
-    _require(total_shares == 0, INVALID_IF_SHARES_DETECTED)
+    _require(total_shares == 0, DriftError.InvalidIFSharesDetected)
     return amount
 
 
@@ -136,7 +110,7 @@ def shares_to_amount(shares: int, total_shares: int, vault_amount: int) -> int:
     """Tokens `shares` are worth now, rounded against the holder."""
     if total_shares == 0:
         return 0
-    _require(shares <= total_shares, INVALID_IF_SHARES_DETECTED)
+    _require(shares <= total_shares, DriftError.InvalidIFSharesDetected)
     return shares * vault_amount // total_shares
 
 
@@ -204,7 +178,7 @@ def rebase_fund(fund: FundShares, vault_amount: int) -> FundShares:
 
 
 def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
-    _require(stake_base <= market_base, INVALID_IF_REBASE)
+    _require(stake_base <= market_base, DriftError.InvalidIFRebase)
     div: int = 10 ** (market_base - stake_base)
     return shares // div
 
