@@ -16,11 +16,12 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath
+from keeper.core import ifmath, rules
 from keeper.core.error_codes import DriftError, SplTokenError
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.interest import update_interest
 from keeper.core.profile import ProgramProfile, UserStatsRemoveBasis
+from keeper.core.rules import EXCHANGE_DEPOSIT_PAUSED, STATUS_DELISTED, STATUS_SETTLEMENT
 from keeper.core.views import (
     InsuranceFund,
     InsuranceFundStake,
@@ -30,10 +31,6 @@ from keeper.core.views import (
     UserStats,
 )
 
-# if_paused_operations bits
-IF_PAUSE_INIT, IF_PAUSE_ADD, IF_PAUSE_REQUEST_REMOVE, IF_PAUSE_REMOVE = 0x01, 0x02, 0x04, 0x08
-EXCHANGE_DEPOSIT_PAUSED, EXCHANGE_WITHDRAW_PAUSED = 0x01, 0x02
-STATUS_INITIALIZED, STATUS_SETTLEMENT, STATUS_DELISTED = 0, 7, 8
 QUOTE_MARKET_INDEX, GOV_MARKET_INDEX = 0, 15
 I64_MAX = 2**63 - 1
 
@@ -96,16 +93,41 @@ class Effect:
             out[move.destination] = dataclasses.replace(dst, amount=dst.amount + move.amount)
         return out
 
+    def accounts_after(self, acc: IfAccounts) -> IfAccounts:
+        """The accounts as the next instruction of the same transaction reads them."""
+        tokens = {t.address: t for t in (acc.if_vault, acc.spot_vault, acc.user_token) if t}
+        moved = self.token_accounts_after(tokens)
+
+        def token(t: TokenAccount | None) -> TokenAccount | None:
+            return moved[t.address] if t is not None else None
+
+        return IfAccounts(
+            market=self.market or acc.market,
+            state=self.state or acc.state,
+            if_vault=token(acc.if_vault),
+            spot_vault=token(acc.spot_vault),
+            stake=self.stake or acc.stake,
+            user_stats=self.user_stats or acc.user_stats,
+            user_token=token(acc.user_token),
+        )
+
+    def then(self, later: Effect) -> Effect:
+        """This effect followed by `later` (predicted on `accounts_after`), as one."""
+        return Effect(
+            market=later.market or self.market,
+            stake=later.stake or self.stake,
+            user_stats=later.user_stats or self.user_stats,
+            state=later.state or self.state,
+            transfers=self.transfers + later.transfers,
+            events=self.events + later.events,
+            logs=self.logs + later.logs,
+        )
+
 
 def _need(value: Any, what: str) -> Any:
     if value is None:
         raise ValueError(f"prediction needs the {what} account")
     return value
-
-
-def _fund(market: SpotMarket, **changes: int) -> SpotMarket:
-    fund = dataclasses.replace(market.insurance_fund, **changes)  # type: ignore[arg-type]
-    return dataclasses.replace(market, insurance_fund=fund)
 
 
 # -- settle (explicit, and the implicit one inside add) --------------------------------
@@ -159,7 +181,7 @@ def settle_revenue(
         amount, fund.total_factor, fund.user_factor, fund.total_shares, if_vault_amount
     )
     total_after = fund.total_shares + minted
-    m = _fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
+    m = ifmath.with_fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
     if amount > 0:
         if amount >= pool:
             m = dataclasses.replace(
@@ -200,18 +222,7 @@ def predict_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Eff
         _need(acc.if_vault, "IF vault"),
         _need(acc.spot_vault, "spot market vault"),
     )
-    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(DriftError.ExchangePaused)
-    fund = market.insurance_fund
-    period = fund.revenue_settle_period_seconds
-    if period <= 0:
-        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF)
-    wait = ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts)
-    if wait > 0:
-        raise Rejected(
-            DriftError.RevenueSettingsCannotSettleToIF,
-            (f"Must wait {wait} seconds until next available settlement time",),
-        )
+    rules.raise_first(rules.settle_blockers(state, market, now_ts))
     result = settle_revenue(
         market, if_vault.amount, spot_vault.amount, now_ts, profile, explicit=True
     )
@@ -253,34 +264,6 @@ def _stake_event(
     }
 
 
-def _rebased(
-    market: SpotMarket, stake: InsuranceFundStake, vault_amount: int
-) -> tuple[SpotMarket, InsuranceFundStake]:
-    """Rebase the fund, then the stake (shares and requested shares) to the fund's base."""
-    f = market.insurance_fund
-    shares = ifmath.rebase_fund(
-        ifmath.FundShares(f.total_shares, f.user_shares, f.shares_base), vault_amount
-    )
-    market = _fund(
-        market,
-        total_shares=shares.total_shares,
-        user_shares=shares.user_shares,
-        shares_base=shares.shares_base,
-    )
-    if stake.if_base != shares.shares_base:
-        stake = dataclasses.replace(
-            stake,
-            if_shares=ifmath.rebase_stake_shares(
-                stake.if_shares, stake.if_base, shares.shares_base
-            ),
-            last_withdraw_request_shares=ifmath.rebase_stake_shares(
-                stake.last_withdraw_request_shares, stake.if_base, shares.shares_base
-            ),
-            if_base=shares.shares_base,
-        )
-    return market, stake
-
-
 def _user_stats_snapshot(
     stats: UserStats | None,
     stake: InsuranceFundStake,
@@ -299,11 +282,6 @@ def _user_stats_snapshot(
     return stats
 
 
-def _check_market_index(stake: InsuranceFundStake, market_index: int) -> None:
-    if stake.market_index != market_index:
-        raise Rejected(DriftError.IncorrectSpotMarketAccountPassed)
-
-
 def predict_add(
     acc: IfAccounts,
     market_index: int,
@@ -319,15 +297,7 @@ def predict_add(
         _need(acc.spot_vault, "spot market vault"),
     )
     user_token = _need(acc.user_token, "user token")
-    if amount == 0:
-        raise Rejected(DriftError.InsufficientDeposit)
-    if market.if_paused_operations & IF_PAUSE_ADD:
-        raise Rejected(DriftError.InsuranceFundOperationPaused)
-    _check_market_index(stake, market_index)
-    if market.status == STATUS_INITIALIZED:
-        raise Rejected(DriftError.InvalidSpotMarketState)
-    if stake.has_pending_request:
-        raise Rejected(DriftError.IFWithdrawRequestInProgress)
+    rules.raise_first(rules.add_blockers(market, stake, amount, market_index))
     events: list[dict[str, Any]] = []
     transfers: list[TokenMove] = []
     vault = if_vault.amount
@@ -342,7 +312,7 @@ def predict_add(
             vault += settled.amount
     if vault == 0 and market.insurance_fund.total_shares != 0:
         raise Rejected(DriftError.InvalidIFForNewStakes)
-    market, stake = _rebased(market, stake, vault)
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
@@ -350,7 +320,7 @@ def predict_add(
     if cost_basis > I64_MAX:
         raise Rejected(DriftError.MathError)
     stake = dataclasses.replace(stake, if_shares=stake.if_shares + minted, cost_basis=cost_basis)
-    market = _fund(
+    market = ifmath.with_fund(
         market, total_shares=fund.total_shares + minted, user_shares=fund.user_shares + minted
     )
     fund = market.insurance_fund
@@ -383,26 +353,12 @@ def predict_request(
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
     vault = _need(acc.if_vault, "IF vault").amount
-    if market.if_paused_operations & IF_PAUSE_REQUEST_REMOVE:
-        raise Rejected(DriftError.InsuranceFundOperationPaused)
-    _check_market_index(stake, market_index)
-    if stake.last_withdraw_request_shares != 0:
-        raise Rejected(DriftError.IFWithdrawRequestInProgress)
+    rules.raise_first(rules.request_blockers(market, stake, vault, amount, market_index))
     fund = market.insurance_fund
-    if vault == 0 and fund.total_shares != 0:
-        raise Rejected(DriftError.InvalidIFSharesDetected)
     shares = ifmath.amount_to_shares(amount, fund.total_shares, vault)
-    if shares == 0:
-        raise Rejected(DriftError.IFWithdrawRequestTooSmall)
-    if stake.if_base != fund.shares_base:
-        raise Rejected(DriftError.InvalidIFRebase)
-    if stake.if_shares < shares:
-        raise Rejected(DriftError.InsufficientIFShares)
     stake = dataclasses.replace(stake, last_withdraw_request_shares=shares)
-    market, stake = _rebased(market, stake, vault)
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
-    if stake.last_withdraw_request_shares > stake.if_shares:
-        raise Rejected(DriftError.InvalidInsuranceUnstakeSize)
     value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, vault)
     shares_now = (stake.if_shares, fund.user_shares, fund.total_shares)
     stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
@@ -418,12 +374,8 @@ def predict_cancel(
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
     vault = _need(acc.if_vault, "IF vault").amount
-    _check_market_index(stake, market_index)
-    if stake.last_withdraw_request_shares == 0:
-        raise Rejected(DriftError.NoIFWithdrawRequestInProgress)
-    market, stake = _rebased(market, stake, vault)
-    if stake.last_withdraw_request_shares == 0:
-        raise Rejected(DriftError.InvalidIFUnstakeCancel)
+    rules.raise_first(rules.cancel_blockers(market, stake, vault, market_index))
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     lost = ifmath.cancel_shares_lost(
@@ -433,7 +385,7 @@ def predict_cancel(
         stake.last_withdraw_request_value,
     )
     stake = dataclasses.replace(stake, if_shares=stake.if_shares - lost)
-    market = _fund(
+    market = ifmath.with_fund(
         market, total_shares=fund.total_shares - lost, user_shares=fund.user_shares - lost
     )
     fund = market.insurance_fund
@@ -462,21 +414,11 @@ def predict_remove(
     state, market, stake = _need(acc.state, "state"), acc.market, _need(acc.stake, "stake")
     if_vault, user_token = _need(acc.if_vault, "IF vault"), _need(acc.user_token, "user token")
     vault = if_vault.amount
-    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(DriftError.ExchangePaused)
-    if market.if_paused_operations & IF_PAUSE_REMOVE:
-        raise Rejected(DriftError.InsuranceFundOperationPaused)
-    _check_market_index(stake, market_index)
-    if not ifmath.withdraw_utilization_ok(market, profile.withdraw_utilization_limit):
-        raise Rejected(DriftError.SpotMarketInsufficientDeposits)
-    if now_ts - stake.last_withdraw_request_ts < market.insurance_fund.unstaking_period_seconds:
-        raise Rejected(DriftError.TryingToRemoveLiquidityTooFast)
-    market, stake = _rebased(market, stake, vault)
+    rules.raise_first(
+        rules.withdraw_blockers(state, market, stake, vault, now_ts, profile, market_index)
+    )
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     shares = stake.last_withdraw_request_shares
-    if shares == 0:
-        raise Rejected(DriftError.InvalidIFUnstake)
-    if stake.if_shares < shares:
-        raise Rejected(DriftError.InsufficientIFShares)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
@@ -489,7 +431,7 @@ def predict_remove(
         last_withdraw_request_value=0,
         last_withdraw_request_ts=now_ts,
     )
-    market = _fund(
+    market = ifmath.with_fund(
         market, total_shares=fund.total_shares - shares, user_shares=fund.user_shares - shares
     )
     fund = market.insurance_fund
@@ -508,10 +450,6 @@ def predict_remove(
         (stake.if_shares, fund.user_shares, fund.total_shares),
         now_ts,
     )
-    if vault - paid == 0:
-        raise Rejected(DriftError.InvalidIFDetected)
-    if ifmath.revenue_pool_amount(market) > ifmath.deposit_token_amount(market):
-        raise Rejected(DriftError.SpotMarketVaultInvariantViolated)
     return Effect(
         market=market,
         stake=stake,
@@ -569,7 +507,7 @@ def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramPro
     market, stake = acc.market, _need(acc.stake, "stake")
     stats = _need(acc.user_stats, "user stats")
     vault = _need(acc.if_vault, "IF vault").amount
-    _check_market_index(stake, QUOTE_MARKET_INDEX)
+    rules.raise_first(rules.market_index_blockers(stake, QUOTE_MARKET_INDEX))
     fund = market.insurance_fund
     if stake.if_base != fund.shares_base:
         raise Rejected(DriftError.InvalidIFRebase)
@@ -589,8 +527,7 @@ def predict_initialize_user_stats(state: State, user_stats: UserStats) -> Effect
 
 def predict_initialize_stake(acc: IfAccounts, now_ts: int) -> Effect:
     """The new stake's bytes come from the codec (AccountCodec.new_stake); this checks the gate."""
-    if acc.market.if_paused_operations & IF_PAUSE_INIT:
-        raise Rejected(DriftError.InsuranceFundOperationPaused)
+    rules.raise_first(rules.initialize_stake_blockers(acc.market))
     return Effect(market=acc.market)
 
 

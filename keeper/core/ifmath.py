@@ -7,11 +7,12 @@ which is always in the fund's favour. Errors the program would raise are raised 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from keeper.core.error_codes import DriftError
 from keeper.core.errors import KeeperError
-from keeper.core.views import SpotMarket
+from keeper.core.views import InsuranceFundStake, SpotMarket
 
 PERCENTAGE_PRECISION = 1_000_000
 IF_FACTOR_PRECISION = 1_000_000
@@ -183,6 +184,36 @@ def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
     return shares // div
 
 
+def with_fund(market: SpotMarket, **changes: int) -> SpotMarket:
+    """`market` with these insurance-fund fields changed."""
+    fund = dataclasses.replace(market.insurance_fund, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(market, insurance_fund=fund)
+
+
+def rebase_accounts(
+    market: SpotMarket, stake: InsuranceFundStake, vault_amount: int
+) -> tuple[SpotMarket, InsuranceFundStake]:
+    """Rebase the fund, then the stake (shares and requested shares) to the fund's base."""
+    f = market.insurance_fund
+    shares = rebase_fund(FundShares(f.total_shares, f.user_shares, f.shares_base), vault_amount)
+    market = with_fund(
+        market,
+        total_shares=shares.total_shares,
+        user_shares=shares.user_shares,
+        shares_base=shares.shares_base,
+    )
+    if stake.if_base != shares.shares_base:
+        stake = dataclasses.replace(
+            stake,
+            if_shares=rebase_stake_shares(stake.if_shares, stake.if_base, shares.shares_base),
+            last_withdraw_request_shares=rebase_stake_shares(
+                stake.last_withdraw_request_shares, stake.if_base, shares.shares_base
+            ),
+            if_base=shares.shares_base,
+        )
+    return market, stake
+
+
 def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) -> int:
     """A stake's shares at the market's base, as the next touch will rebase them.
 
@@ -192,6 +223,18 @@ def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) ->
     if stake_base >= market_base:
         return if_shares
     return rebase_stake_shares(if_shares, stake_base, market_base)
+
+
+def stake_shares(stake: InsuranceFundStake, market: SpotMarket) -> int:
+    """The one valuation of a stake's shares: at the market's base, as the program's
+    next touch rebases them (a stake whose `if_base` lags is not worth 0)."""
+    return effective_stake_shares(stake.if_shares, stake.if_base, market.insurance_fund.shares_base)
+
+
+def stake_value(stake: InsuranceFundStake, market: SpotMarket, vault_amount: int) -> int:
+    """Tokens the stake's shares (`stake_shares`) are worth at this vault amount."""
+    fund = market.insurance_fund
+    return shares_to_amount(stake_shares(stake, market), fund.total_shares, vault_amount)
 
 
 # -- settle ---------------------------------------------------------------------------------

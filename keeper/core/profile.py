@@ -153,7 +153,11 @@ def profile_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) 
         changes["idl_path"] = path
     if "withdraw_utilization_limit" in data:
         limit = data["withdraw_utilization_limit"]
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= SPOT_UTILIZATION_PRECISION:
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 0 <= limit <= SPOT_UTILIZATION_PRECISION
+        ):
             raise ConfigError(
                 "profile.withdraw_utilization_limit must be an integer in [0, 1_000_000] "
                 "(1_000_000 = 100%)"
