@@ -1,7 +1,8 @@
 """Predicted effect of each IF instruction: accounts in, accounts out (or the error).
 
 Each function takes the decoded accounts an instruction reads and `now_ts`, checks in
-the program's order (spec §3), and returns every account it changes, the token
+the program's order (spec §3; the gates live in keeper.core.rules, which the keeper's
+other readers ask too), and returns every account it changes, the token
 transfers it makes and the events it emits — or raises `Rejected` with the exact code.
 The keeper uses this to validate before sending and to verify after; the localnet
 uses it to execute Drift instructions natively.

@@ -64,6 +64,7 @@ def opens_at(blockers: Sequence[Blocker]) -> int | None:
 
 
 def market_index_blockers(stake: InsuranceFundStake, market_index: int | None) -> list[Blocker]:
+    """The stake must belong to the instruction's market (None: not an argument here)."""
     if market_index is not None and stake.market_index != market_index:
         return [Blocker(DriftError.IncorrectSpotMarketAccountPassed, "stake of another market")]
     return []
