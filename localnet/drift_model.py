@@ -24,8 +24,10 @@ from keeper.core import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_ROLES,
     USER_STATS_SIZE,
+    AnchorError,
     DecodeError,
     DriftAddresses,
+    DriftError,
     DriftView,
     Effect,
     IfAccounts,
@@ -40,6 +42,7 @@ from keeper.core import (
     check_accounts,
     decode_mint,
     decode_token_account,
+    is_account_error,
     predict,
     predict_initialize_user_stats,
     snake_case,
@@ -70,36 +73,63 @@ SUPPORTED = (
     "updateUserQuoteAssetInsuranceStake",
 )
 
-# Anchor framework errors the model raises itself.
-INSTRUCTION_FALLBACK_NOT_FOUND = 101
-INSTRUCTION_DID_NOT_DESERIALIZE = 102
-ACCOUNT_NOT_ENOUGH_KEYS = 3005
-ACCOUNT_DISCRIMINATOR_MISMATCH = 3002
-ACCOUNT_OWNED_BY_WRONG_PROGRAM = 3007
-ACCOUNT_NOT_INITIALIZED = 3012
-
 # Where the v2.84 build raises each error (its "Error … thrown at" line), as recorded
 # in the golden traces. Sites not listed here log only the AnchorError line.
 _SITES: dict[tuple[str, int], str] = {
-    ("requestRemoveInsuranceFundStake", 6145): "programs/drift/src/instructions/if_staker.rs:167",
-    ("requestRemoveInsuranceFundStake", 6200): "programs/drift/src/instructions/if_staker.rs:160",
-    ("requestRemoveInsuranceFundStake", 6198): "programs/drift/src/instructions/if_staker.rs:148",
+    (
+        "requestRemoveInsuranceFundStake",
+        DriftError.InsufficientIFShares,
+    ): "programs/drift/src/instructions/if_staker.rs:167",
+    (
+        "requestRemoveInsuranceFundStake",
+        DriftError.IFWithdrawRequestTooSmall,
+    ): "programs/drift/src/instructions/if_staker.rs:160",
+    (
+        "requestRemoveInsuranceFundStake",
+        DriftError.IFWithdrawRequestInProgress,
+    ): "programs/drift/src/instructions/if_staker.rs:148",
     (
         "cancelRequestRemoveInsuranceFundStake",
-        6199,
+        DriftError.NoIFWithdrawRequestInProgress,
     ): "programs/drift/src/instructions/if_staker.rs:197",
-    ("removeInsuranceFundStake", 6185): "programs/drift/src/controller/insurance.rs:359",
-    ("removeInsuranceFundStake", 6133): "programs/drift/src/controller/insurance.rs:345",
-    ("removeInsuranceFundStake", 6092): "programs/drift/src/instructions/if_staker.rs:241",
-    ("addInsuranceFundStake", 6198): "programs/drift/src/instructions/if_staker.rs:79",
-    ("addInsuranceFundStake", 6065): "programs/drift/src/instructions/if_staker.rs:57",
-    ("settleRevenueToInsuranceFund", 6176): "programs/drift/src/instructions/keeper.rs:1458",
-    ("settleRevenueToInsuranceFund", 6177): "programs/drift/src/controller/insurance.rs:682",
-    ("updateUserQuoteAssetInsuranceStake", 6201): "programs/drift/src/instructions/keeper.rs:1572",
+    (
+        "removeInsuranceFundStake",
+        DriftError.InvalidIFUnstake,
+    ): "programs/drift/src/controller/insurance.rs:359",
+    (
+        "removeInsuranceFundStake",
+        DriftError.TryingToRemoveLiquidityTooFast,
+    ): "programs/drift/src/controller/insurance.rs:345",
+    (
+        "removeInsuranceFundStake",
+        DriftError.SpotMarketInsufficientDeposits,
+    ): "programs/drift/src/instructions/if_staker.rs:241",
+    (
+        "addInsuranceFundStake",
+        DriftError.IFWithdrawRequestInProgress,
+    ): "programs/drift/src/instructions/if_staker.rs:79",
+    (
+        "addInsuranceFundStake",
+        DriftError.UnableToLoadAccountLoader,
+    ): "programs/drift/src/instructions/if_staker.rs:57",
+    (
+        "settleRevenueToInsuranceFund",
+        DriftError.RevenueSettingsCannotSettleToIF,
+    ): "programs/drift/src/instructions/keeper.rs:1458",
+    (
+        "settleRevenueToInsuranceFund",
+        DriftError.NoRevenueToSettleToIF,
+    ): "programs/drift/src/controller/insurance.rs:682",
+    (
+        "updateUserQuoteAssetInsuranceStake",
+        DriftError.IncorrectSpotMarketAccountPassed,
+    ): "programs/drift/src/instructions/keeper.rs:1572",
 }
-_ANY_SITES = {6189: "programs/drift/src/state/insurance_fund_stake.rs:53"}
-_INNER = {
-    6065: 'e AnchorError(AnchorError { error_name: "AccountNotMutable", error_code_number: 3006, '
+_ANY_SITES: dict[int, str] = {
+    DriftError.InvalidIFRebase: "programs/drift/src/state/insurance_fund_stake.rs:53"
+}
+_INNER: dict[int, str] = {
+    DriftError.UnableToLoadAccountLoader: 'e AnchorError(AnchorError { error_name: "AccountNotMutable", error_code_number: AnchorError.AccountNotMutable, '
     'error_msg: "The given account is not mutable", error_origin: None, compared_values: None })'
 }
 
@@ -143,7 +173,8 @@ class DriftModel:
         name = self._by_disc.get(bytes(data[:8]))
         if name is None:
             return ModelFailure(
-                INSTRUCTION_FALLBACK_NOT_FOUND, (self._anchor_line(INSTRUCTION_FALLBACK_NOT_FOUND),)
+                AnchorError.InstructionFallbackNotFound,
+                (self._anchor_line(AnchorError.InstructionFallbackNotFound),),
             )
         logs = [program_log(f"Instruction: {name[:1].upper()}{name[1:]}")]
         try:
@@ -166,14 +197,17 @@ class DriftModel:
             size = PRIMITIVE_SIZES[ty.strip('"')]
             if offset + size > len(body):
                 raise _Fail(
-                    INSTRUCTION_DID_NOT_DESERIALIZE,
-                    (self._anchor_line(INSTRUCTION_DID_NOT_DESERIALIZE),),
+                    AnchorError.InstructionDidNotDeserialize,
+                    (self._anchor_line(AnchorError.InstructionDidNotDeserialize),),
                 )
             args[arg] = int.from_bytes(body[offset : offset + size], "little")
             offset += size
         metas = ctx.instruction.accounts
         if len(metas) < len(spec.accounts):
-            raise _Fail(ACCOUNT_NOT_ENOUGH_KEYS, (self._anchor_line(ACCOUNT_NOT_ENOUGH_KEYS),))
+            raise _Fail(
+                AnchorError.AccountNotEnoughKeys,
+                (self._anchor_line(AnchorError.AccountNotEnoughKeys),),
+            )
         roles = {m.name: metas[i] for i, m in enumerate(spec.accounts)}
         return _Decoded(name, args, roles, tuple(metas[len(spec.accounts) :]))
 
@@ -187,32 +221,36 @@ class DriftModel:
         raw = self._raw(ctx, meta.pubkey)
         if not raw.data and raw.lamports == 0:
             raise _Fail(
-                ACCOUNT_NOT_INITIALIZED, (self._anchor_line(ACCOUNT_NOT_INITIALIZED, role),)
+                AnchorError.AccountNotInitialized,
+                (self._anchor_line(AnchorError.AccountNotInitialized, role),),
             )
         if raw.owner != self.program_id:
             raise _Fail(
-                ACCOUNT_OWNED_BY_WRONG_PROGRAM,
-                (self._anchor_line(ACCOUNT_OWNED_BY_WRONG_PROGRAM, role),),
+                AnchorError.AccountOwnedByWrongProgram,
+                (self._anchor_line(AnchorError.AccountOwnedByWrongProgram, role),),
             )
         try:
             return self.codec.decode_drift(raw)
         except DecodeError:
             raise _Fail(
-                ACCOUNT_DISCRIMINATOR_MISMATCH,
-                (self._anchor_line(ACCOUNT_DISCRIMINATOR_MISMATCH, role),),
+                AnchorError.AccountDiscriminatorMismatch,
+                (self._anchor_line(AnchorError.AccountDiscriminatorMismatch, role),),
             ) from None
 
     def _token(self, ctx: InstructionContext, meta: AccountMeta, role: str) -> TokenAccount:
         raw = self._raw(ctx, meta.pubkey)
         if raw.owner not in (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
             raise _Fail(
-                ACCOUNT_OWNED_BY_WRONG_PROGRAM,
-                (self._anchor_line(ACCOUNT_OWNED_BY_WRONG_PROGRAM, role),),
+                AnchorError.AccountOwnedByWrongProgram,
+                (self._anchor_line(AnchorError.AccountOwnedByWrongProgram, role),),
             )
         try:
             return decode_token_account(raw)
         except DecodeError:
-            raise _Fail(3003, (self._anchor_line(3003, role),)) from None
+            raise _Fail(
+                AnchorError.AccountDidNotDeserialize,
+                (self._anchor_line(AnchorError.AccountDidNotDeserialize, role),),
+            ) from None
 
     def _accounts(self, d: _Decoded, ctx: InstructionContext) -> IfAccounts:
         views: dict[str, object] = {}
@@ -326,16 +364,25 @@ class DriftModel:
         authority, payer = d.metas["authority"].pubkey, d.metas["payer"].pubkey
         address = d.metas["userStats"].pubkey
         if self.profile.init_user_stats_authority_signs and not d.metas["authority"].is_signer:
-            raise _Fail(3010, (self._anchor_line(3010, "authority"),))
+            raise _Fail(
+                AnchorError.AccountNotSigner,
+                (self._anchor_line(AnchorError.AccountNotSigner, "authority"),),
+            )
         if not d.metas["payer"].is_signer:
-            raise _Fail(3010, (self._anchor_line(3010, "payer"),))
+            raise _Fail(
+                AnchorError.AccountNotSigner,
+                (self._anchor_line(AnchorError.AccountNotSigner, "payer"),),
+            )
         if address != self.addresses.user_stats(authority):
-            raise _Fail(2006, (self._anchor_line(2006, "user_stats"),))
+            raise _Fail(
+                AnchorError.ConstraintSeeds,
+                (self._anchor_line(AnchorError.ConstraintSeeds, "user_stats"),),
+            )
         state = self._drift(ctx, d.metas["state"], "state")
         if not isinstance(state, State):
             raise _Fail(
-                ACCOUNT_DISCRIMINATOR_MISMATCH,
-                (self._anchor_line(ACCOUNT_DISCRIMINATOR_MISMATCH, "state"),),
+                AnchorError.AccountDiscriminatorMismatch,
+                (self._anchor_line(AnchorError.AccountDiscriminatorMismatch, "state"),),
             )
         stats = self.codec.new_user_stats(address, authority, now)
         effect = predict_initialize_user_stats(state, stats)
@@ -356,7 +403,10 @@ class DriftModel:
         index = d.args["marketIndex"]
         address = d.metas["insuranceFundStake"].pubkey
         if address != self.addresses.insurance_fund_stake(authority, index):
-            raise _Fail(2006, (self._anchor_line(2006, "insurance_fund_stake"),))
+            raise _Fail(
+                AnchorError.ConstraintSeeds,
+                (self._anchor_line(AnchorError.ConstraintSeeds, "insurance_fund_stake"),),
+            )
         predict(d.name, accounts, d.args, now, self.profile)  # the pause gate
         stake = self.codec.new_stake(address, authority, index, now)
         seeds = (b"insurance_fund_stake", bytes(authority), index.to_bytes(2, "little"))
@@ -367,7 +417,7 @@ class DriftModel:
 
     def _anchor_line(self, code: int, account: str | None = None) -> str:
         info = self.idl.errors.lookup(code)
-        if account is not None and 2000 <= code < 4000:
+        if account is not None and is_account_error(code):
             return program_log(
                 f"AnchorError caused by account: {snake_case(account)}. Error Code: {info.name}. "
                 f"Error Number: {code}. Error Message: {info.message}."
@@ -385,7 +435,7 @@ class DriftModel:
         if site is not None:
             lines.append(program_log(f"Error {info.message} thrown at {site}"))
         lines += [program_log(line) for line in rej.logs]
-        if 2000 <= rej.code < 4000:
+        if is_account_error(rej.code):
             lines.append(self._anchor_line(rej.code, "account"))
         else:
             lines.append(self._anchor_line(rej.code))

@@ -24,7 +24,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from keeper.core import (
+    IF_FACTOR_PRECISION,
     SPL_TOKEN_PROGRAM_ID,
+    SPOT_RATE_PRECISION,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
     DriftAddresses,
@@ -61,12 +63,12 @@ class MarketSpec:
     symbol: str
     decimals: int
     user_factor: int = 500_000
-    total_factor: int = 1_000_000
+    total_factor: int = IF_FACTOR_PRECISION  # 100% of revenue to the IF
     revenue_settle_period_seconds: int = ONE_HOUR
     unstaking_period_seconds: int = THIRTEEN_DAYS
     optimal_utilization: int = 800_000
     optimal_borrow_rate: int = 100_000
-    max_borrow_rate: int = 1_000_000
+    max_borrow_rate: int = SPOT_RATE_PRECISION  # 100% APR
     min_borrow_rate: int = 0
     #: the market's mint lives in Token-2022 (token_program_flag bit 0), like PYUSD
     token_2022: bool = False

@@ -11,8 +11,8 @@ import dataclasses
 import pytest
 from mirror_factories import accounts, fund, market_with_pool, stake
 
-from keeper.core import ifmath
 from keeper.core.effects import predict
+from keeper.core.error_codes import DriftError
 from keeper.core.ifmath import Rejected
 from keeper.core.profile import DRIFT_MAINNET
 
@@ -32,7 +32,7 @@ def test_settle_needs_a_spot_vault_that_covers_liquidity() -> None:
     short = _settle_accounts(1)
     with pytest.raises(Rejected) as info:
         predict("settleRevenueToInsuranceFund", short, {"spotMarketIndex": 0}, NOW, DRIFT_MAINNET)  # type: ignore[arg-type]
-    assert info.value.code == ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED
+    assert info.value.code == DriftError.SpotMarketVaultInvariantViolated
 
 
 def test_revenue_pool_above_deposits_is_refused_by_remove() -> None:
@@ -48,7 +48,7 @@ def test_revenue_pool_above_deposits_is_refused_by_remove() -> None:
     acc = accounts(m, 10**9, the_stake=requester, spot_vault_amount=10**12)
     with pytest.raises(Rejected) as info:
         predict("removeInsuranceFundStake", acc, {"marketIndex": 0}, NOW, DRIFT_MAINNET)
-    assert info.value.code == ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED
+    assert info.value.code == DriftError.SpotMarketVaultInvariantViolated
 
 
 def test_cost_basis_overflow_is_a_math_error() -> None:
@@ -58,4 +58,4 @@ def test_cost_basis_overflow_is_a_math_error() -> None:
     acc = accounts(m, 10**9, the_stake=rich)
     with pytest.raises(Rejected) as info:
         predict("addInsuranceFundStake", acc, {"marketIndex": 0, "amount": 100}, NOW, DRIFT_MAINNET)
-    assert info.value.code == ifmath.MATH_ERROR
+    assert info.value.code == DriftError.MathError

@@ -28,10 +28,9 @@ from keeper.core import ifmath
 from keeper.core.addresses import DriftAddresses
 from keeper.core.constraints import Meta, check_accounts
 from keeper.core.effects import IfAccounts, predict
+from keeper.core.error_codes import DriftError
 from keeper.core.ifmath import (
-    CASTING_FAILURE,
     I64_MAX,
-    MATH_ERROR,
     U64_MAX,
     U128_MAX,
     Rejected,
@@ -65,7 +64,7 @@ def test_proportion_is_the_floor_or_the_programs_error(value: int, num: int, den
     try:
         got = ifmath.proportion_u128(value, num, den)
     except Rejected as exc:
-        assert exc.code == CASTING_FAILURE
+        assert exc.code == DriftError.CastingFailure
         return
     assert got == value * num // den
 
@@ -79,7 +78,7 @@ def test_share_value_fails_its_i128_cast_near_u64_max() -> None:
     f = fund(total_shares=2 * n - 1, user_shares=2 * n - 1)
     acc = accounts(market(f), 2**64 - 2, the_stake=stake(if_shares=n))
     for profile in (DRIFT_V2_84, DRIFT_MAINNET):
-        assert _code("updateUserQuoteAssetInsuranceStake", acc, {}, profile) == CASTING_FAILURE
+        assert _code("updateUserQuoteAssetInsuranceStake", acc, {}, profile) == DriftError.CastingFailure
 
 
 def test_request_over_huge_share_totals_fails_the_u128_cast() -> None:
@@ -91,7 +90,7 @@ def test_request_over_huge_share_totals_fails_the_u128_cast() -> None:
     code = _code(
         "requestRemoveInsuranceFundStake", acc, {"marketIndex": 0, "amount": 4}, DRIFT_V2_84
     )
-    assert code == CASTING_FAILURE
+    assert code == DriftError.CastingFailure
 
 
 # -- settle ------------------------------------------------------------------------------
@@ -108,7 +107,7 @@ def test_protocol_cut_overflows_u64(profile: ProgramProfile) -> None:
     overflows (MathError), though both fit u64 and the amount fits i64."""
     m = _settle_market(10**15)  # no user shares: no 10% or APR cap, the whole pool settles
     acc = accounts(m, 10**9)
-    assert _code("settleRevenueToInsuranceFund", acc, {"spotMarketIndex": 0}, profile) == MATH_ERROR
+    assert _code("settleRevenueToInsuranceFund", acc, {"spotMarketIndex": 0}, profile) == DriftError.MathError
 
 
 @PROFILES
@@ -117,7 +116,7 @@ def test_add_fails_when_its_settle_overflows(profile: ProgramProfile) -> None:
     (attempt_settle_revenue_to_insurance_fund) and propagates the settle's MathError."""
     acc = accounts(_settle_market(10**15), 10**9)
     args = {"marketIndex": 0, "amount": 1_000_000}
-    assert _code("addInsuranceFundStake", acc, args, profile) == MATH_ERROR
+    assert _code("addInsuranceFundStake", acc, args, profile) == DriftError.MathError
 
 
 @PROFILES
@@ -127,7 +126,7 @@ def test_minting_past_u128_share_total(profile: ProgramProfile) -> None:
     as many again for a 1-unit cut (MathError)."""
     m = _settle_market(2, total_shares=2**127 + 1, user_shares=0)
     acc = accounts(m, 1)
-    assert _code("settleRevenueToInsuranceFund", acc, {"spotMarketIndex": 0}, profile) == MATH_ERROR
+    assert _code("settleRevenueToInsuranceFund", acc, {"spotMarketIndex": 0}, profile) == DriftError.MathError
 
 
 @PROFILES
@@ -182,7 +181,7 @@ def test_settle_rechecks_the_spot_vault_after_the_transfer(profile: ProgramProfi
     short of the claim (SpotMarketVaultInvariantViolated 6173)."""
     acc = _shortfall_settle()
     code = _code("settleRevenueToInsuranceFund", acc, {"spotMarketIndex": 0}, profile)
-    assert code == ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED
+    assert code == DriftError.SpotMarketVaultInvariantViolated
     assert acc.spot_vault is not None
     roomy = dataclasses.replace(
         acc, spot_vault=dataclasses.replace(acc.spot_vault, amount=acc.spot_vault.amount + 3)
@@ -214,7 +213,7 @@ def test_add_above_i64_max_is_a_casting_failure(profile: ProgramProfile) -> None
     acc = accounts(m, 0, wallet_amount=U64_MAX)
     for amount in (I64_MAX + 1, U64_MAX):
         args = {"marketIndex": 0, "amount": amount}
-        assert _code("addInsuranceFundStake", acc, args, profile) == CASTING_FAILURE
+        assert _code("addInsuranceFundStake", acc, args, profile) == DriftError.CastingFailure
     held = accounts(
         market_with_pool(0, fund(total_shares=10, user_shares=10, last_revenue_settle_ts=NOW)),
         10,
@@ -222,7 +221,7 @@ def test_add_above_i64_max_is_a_casting_failure(profile: ProgramProfile) -> None
         wallet_amount=U64_MAX,
     )
     args = {"marketIndex": 0, "amount": I64_MAX + 1}
-    assert _code("addInsuranceFundStake", held, args, profile) == CASTING_FAILURE
+    assert _code("addInsuranceFundStake", held, args, profile) == DriftError.CastingFailure
     predict("addInsuranceFundStake", acc, {"marketIndex": 0, "amount": I64_MAX}, NOW, profile)
 
 
@@ -235,7 +234,7 @@ def test_add_checks_the_spot_vault_without_a_settle(profile: ProgramProfile) -> 
     short = accounts(m, 0, spot_vault_amount=depositors_claim_amount(m) - 1)
     args = {"marketIndex": 0, "amount": 10}
     code = _code("addInsuranceFundStake", short, args, profile)
-    assert code == ifmath.SPOT_MARKET_VAULT_INVARIANT_VIOLATED
+    assert code == DriftError.SpotMarketVaultInvariantViolated
     predict("addInsuranceFundStake", accounts(m, 0), args, NOW, profile)
 
 
@@ -255,7 +254,7 @@ def test_remove_cost_basis_underflows_i64(profile: ProgramProfile) -> None:
         last_withdraw_request_ts=NOW - 10,
     )
     acc = accounts(market(f), 1000, the_stake=requester)
-    assert _code("removeInsuranceFundStake", acc, {"marketIndex": 0}, profile) == MATH_ERROR
+    assert _code("removeInsuranceFundStake", acc, {"marketIndex": 0}, profile) == DriftError.MathError
 
 
 @PROFILES
@@ -267,7 +266,7 @@ def test_remove_utilization_is_cast_before_the_gate(profile: ProgramProfile) -> 
     m = market(f, deposit_balance=1000, borrow_balance=2**64 * 1000, utilization_twap=10**6)
     requester = stake(if_shares=1000, last_withdraw_request_shares=1, last_withdraw_request_value=1)
     acc = accounts(m, 1000, the_stake=requester)
-    assert _code("removeInsuranceFundStake", acc, {"marketIndex": 0}, profile) == CASTING_FAILURE
+    assert _code("removeInsuranceFundStake", acc, {"marketIndex": 0}, profile) == DriftError.CastingFailure
 
 
 @PROFILES
@@ -304,7 +303,7 @@ def test_revenue_deposit_past_i64_is_a_casting_failure(profile: ProgramProfile) 
     m = market(fund(), deposit_balance=claim * 1000)
     acc = accounts(m, 0, spot_vault_amount=claim)
     args = {"amount": 100}
-    assert _code("depositIntoSpotMarketRevenuePool", acc, args, profile) == CASTING_FAILURE
+    assert _code("depositIntoSpotMarketRevenuePool", acc, args, profile) == DriftError.CastingFailure
     predict("depositIntoSpotMarketRevenuePool", acc, {"amount": 10}, NOW, profile)
 
 

@@ -45,7 +45,7 @@ from keeper.core.profile import (
     parse_pubkey,
 )
 from keeper.core.snapshot import Snapshot, build_snapshot
-from keeper.core.status import MarketStatus, StakeStatus, market_status, stake_status
+from keeper.core.status import MarketStatus, StakeStatus, snapshot_status
 from keeper.core.verify import check_snapshot
 from keeper.program.codec import AccountCodec
 from keeper.program.goldentrace import (
@@ -156,7 +156,12 @@ def _stake_rows(
         who = labels.get(str(s.authority), str(s.authority)[:8] + "…")
         if s.request_shares:
             pending = f"{format_amount(s.request_value, d)} ({s.request_shares:,} sh)"
+            # when the program will accept the withdraw (rules.withdraw_opens_at), and
+            # any reason besides the cooldown it would still refuse (rules.withdraw_blockers)
             matures = format_ts(s.matures_ts)
+            others = [r for r in s.withdraw_blockers if r != "cooldown"]
+            if others:
+                matures += f" ({'; '.join(others)})"
         else:
             pending, matures = "-", "-"
         rows.append(
@@ -185,13 +190,7 @@ def _inspect(args: argparse.Namespace) -> int:
     profile = _profile(args, "drift-v2.84").with_program_id(trace.program_id)
     codec = AccountCodec(load_idl(profile.idl_path), profile.program_id)
     snap, label = _snapshot_at(trace, codec, args.step)
-    markets = [market_status(m, snap.now_ts, profile) for m in snap.markets]
-    by_index = {m.market_index: m for m in snap.markets}
-    stakes = [
-        stake_status(s, by_index[s.market_index], snap.now_ts, profile)
-        for s in snap.stakes
-        if s.market_index in by_index
-    ]
+    markets, stakes = snapshot_status(snap, profile)
     findings = check_snapshot(snap, DriftAddresses(profile.program_id))
     if args.json:
         doc = {
@@ -290,11 +289,7 @@ async def _status(args: argparse.Namespace, session: Session) -> int:
     who = _authority(args, session)
     markets = tuple(args.market) if args.market else (0,)
     snap = await session.snapshot(markets, (who,) if who else ())
-    statuses = [market_status(m, snap.now_ts, session.profile) for m in snap.markets]
-    by_index = {m.market_index: m for m in snap.markets}
-    stakes = [
-        stake_status(s, by_index[s.market_index], snap.now_ts, session.profile) for s in snap.stakes
-    ]
+    statuses, stakes = snapshot_status(snap, session.profile)
     wallets = {str(w.address): w.amount for w in snap.wallets}
     if args.json:
         doc = {
@@ -333,7 +328,7 @@ async def _execute(args: argparse.Namespace, session: Session, plan: Plan, snap:
     preview = plan.describe(decimals)
     outcome = await session.execute(plan, dry_run=args.dry_run)
     if args.json:
-        doc: dict[str, Any] = {"action": plan.action, "figures": plan.figures}
+        doc: dict[str, Any] = {"action": plan.action.value, "figures": plan.figures}
         if outcome.dry_run:
             doc |= {"dryRun": True, "unitsConsumed": outcome.units_consumed}
         else:
@@ -472,7 +467,7 @@ async def _keeper_once(keeper: InsuranceFundKeeper, as_json: bool) -> int:
         "unixTimestamp": report.now_ts,
         "sent": [
             {
-                "action": o.plan.action,
+                "action": o.plan.action.value,
                 "market": o.plan.market_index,
                 "figures": o.plan.figures,
                 "signature": str(o.signature),
@@ -481,7 +476,7 @@ async def _keeper_once(keeper: InsuranceFundKeeper, as_json: bool) -> int:
         ],
         "waiting": [
             {
-                "action": w.action,
+                "action": w.action.value,
                 "market": w.market_index,
                 "reason": w.reason,
                 "untilTs": w.until_ts,
@@ -497,7 +492,7 @@ async def _keeper_once(keeper: InsuranceFundKeeper, as_json: bool) -> int:
             print(f"sent {text} ({outcome.signature})")
         for w in report.decision.waits:
             when = format_ts(w.until_ts) if w.until_ts else "on a change"
-            print(f"waiting: {w.action} on market {w.market_index} ({w.reason}) until {when}")
+            print(f"waiting: {w.action.text} on market {w.market_index} ({w.reason}) until {when}")
         for e in report.errors:
             print(f"error: {e}")
     return 1 if report.errors else 0

@@ -131,6 +131,7 @@ def load_keeper_config(
 @dataclass
 class Metrics:
     passes: int = 0
+    #: by ActionKind wire value (the `action` label of the Prometheus counters)
     sent: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
     last_pass_slot: int = 0
@@ -207,23 +208,25 @@ class InsuranceFundKeeper:
                 _, delay = self._backoff.get(key, (0.0, 1.0))
                 delay = min(max(delay * 2, 2.0), 300.0)
                 self._backoff[key] = (now + delay, delay)
-                self.metrics.failed[plan.action] = self.metrics.failed.get(plan.action, 0) + 1
+                label = plan.action.value
+                self.metrics.failed[label] = self.metrics.failed.get(label, 0) + 1
                 self.metrics.last_error = str(exc)
                 errors.append(f"{plan.action} market {plan.market_index}: {exc}")
                 log.warning(
                     "action failed",
-                    action=plan.action,
+                    action=plan.action.value,
                     market=plan.market_index,
                     error=str(exc),
                     retry_in_s=delay,
                 )
                 continue
             self._backoff.pop(key, None)
-            self.metrics.sent[plan.action] = self.metrics.sent.get(plan.action, 0) + 1
+            label = plan.action.value
+            self.metrics.sent[label] = self.metrics.sent.get(label, 0) + 1
             outcomes.append(outcome)
             log.info(
                 "action confirmed",
-                action=plan.action,
+                action=plan.action.value,
                 market=plan.market_index,
                 figures=plan.figures,
                 signature=str(outcome.signature),
@@ -236,7 +239,7 @@ class InsuranceFundKeeper:
         for wait in decision.waits:
             log.debug(
                 "waiting",
-                action=wait.action,
+                action=wait.action.value,
                 market=wait.market_index,
                 reason=wait.reason,
                 until_ts=wait.until_ts,

@@ -17,9 +17,10 @@ from keeper.core.effects import (
     predict,
     predict_initialize_user_stats,
 )
+from keeper.core.error_codes import AnchorError, DriftError, SplTokenError, is_account_error
 from keeper.core.errors import ConfigError, DecodeError
 from keeper.core.fmt import format_duration, snake_case
-from keeper.core.ifmath import Rejected
+from keeper.core.ifmath import IF_FACTOR_PRECISION, SPOT_RATE_PRECISION, Rejected
 from keeper.core.profile import DRIFT_MAINNET, ProgramProfile, get_profile
 from keeper.core.programs import (
     ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
@@ -51,15 +52,19 @@ __all__ = [
     "ASSOCIATED_TOKEN_PROGRAM_ID",
     "COMPUTE_BUDGET_PROGRAM_ID",
     "DRIFT_MAINNET",
+    "IF_FACTOR_PRECISION",
     "INSURANCE_FUND_STAKE_SIZE",
     "SPL_TOKEN_PROGRAM_ID",
+    "SPOT_RATE_PRECISION",
     "SYSTEM_PROGRAM_ID",
     "TOKEN_2022_PROGRAM_ID",
     "TOKEN_ROLES",
     "USER_STATS_SIZE",
+    "AnchorError",
     "ConfigError",
     "DecodeError",
     "DriftAddresses",
+    "DriftError",
     "DriftView",
     "Effect",
     "IfAccounts",
@@ -68,6 +73,7 @@ __all__ = [
     "ProgramProfile",
     "RawAccount",
     "Rejected",
+    "SplTokenError",
     "State",
     "TokenAccount",
     "TokenMove",
@@ -79,6 +85,7 @@ __all__ = [
     "encode_token_account",
     "format_duration",
     "get_profile",
+    "is_account_error",
     "predict",
     "predict_initialize_user_stats",
     "snake_case",

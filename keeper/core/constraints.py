@@ -15,17 +15,10 @@ from solders.pubkey import Pubkey
 
 from keeper.core.addresses import DriftAddresses
 from keeper.core.effects import IfAccounts
+from keeper.core.error_codes import AnchorError, DriftError
 from keeper.core.ifmath import Rejected
 from keeper.core.profile import ProgramProfile
 from keeper.core.views import InsuranceFundStake, SpotMarket, State, TokenAccount, UserStats
-
-CONSTRAINT_HAS_ONE = 2001
-CONSTRAINT_RAW = 2003
-CONSTRAINT_SEEDS = 2006
-CONSTRAINT_TOKEN_MINT = 2014
-CONSTRAINT_TOKEN_OWNER = 2015
-ACCOUNT_NOT_SIGNER = 3010
-UNABLE_TO_LOAD_ACCOUNT_LOADER = 6065
 
 #: Instructions whose handler loads the spot market for writing.
 _WRITES_SPOT_MARKET = {
@@ -70,14 +63,14 @@ def check_accounts(
     """
     for role in _SIGNERS.get(instruction, ()):
         if role in metas and not metas[role].is_signer:
-            raise Rejected(ACCOUNT_NOT_SIGNER)
+            raise Rejected(AnchorError.AccountNotSigner)
     market: SpotMarket = accounts.market
     if "spotMarket" in metas and instruction != "depositIntoSpotMarketRevenuePool":
         expected_index = (
             0 if instruction == "updateUserQuoteAssetInsuranceStake" else market.market_index
         )
         if metas["spotMarket"].pubkey != addresses.spot_market(expected_index):
-            raise Rejected(CONSTRAINT_SEEDS)
+            raise Rejected(AnchorError.ConstraintSeeds)
     if (
         instruction == "updateUserQuoteAssetInsuranceStake"
         and profile is not None
@@ -89,21 +82,21 @@ def check_accounts(
         signer = metas["signer"].pubkey
         for owned in (accounts.stake, accounts.user_stats):
             if owned is not None and owned.authority != signer:
-                raise Rejected(CONSTRAINT_HAS_ONE)
+                raise Rejected(AnchorError.ConstraintHasOne)
     for role, pda in (
         ("spotMarketVault", addresses.spot_market_vault(market.market_index)),
         ("insuranceFundVault", addresses.insurance_fund_vault(market.market_index)),
     ):
         if role in metas and metas[role].pubkey != pda:
-            raise Rejected(CONSTRAINT_SEEDS)
+            raise Rejected(AnchorError.ConstraintSeeds)
     authority = metas["authority"].pubkey if "authority" in metas else None
     stake: InsuranceFundStake | None = accounts.stake
     stats: UserStats | None = accounts.user_stats
     if authority is not None:
         if stake is not None and stake.authority != authority:
-            raise Rejected(CONSTRAINT_HAS_ONE)
+            raise Rejected(AnchorError.ConstraintHasOne)
         if stats is not None and stats.authority != authority:
-            raise Rejected(CONSTRAINT_HAS_ONE)
+            raise Rejected(AnchorError.ConstraintHasOne)
     quote_update = instruction == "updateUserQuoteAssetInsuranceStake"
     if (
         quote_update
@@ -111,20 +104,20 @@ def check_accounts(
         and stats is not None
         and stake.authority != stats.authority
     ):
-        raise Rejected(CONSTRAINT_RAW)
+        raise Rejected(AnchorError.ConstraintRaw)
     state: State | None = accounts.state
     if "driftSigner" in metas and state is not None and metas["driftSigner"].pubkey != state.signer:
-        raise Rejected(CONSTRAINT_RAW)
+        raise Rejected(AnchorError.ConstraintRaw)
     user_token: TokenAccount | None = accounts.user_token
     if user_token is not None and authority is not None:
         if user_token.mint != market.mint:
-            raise Rejected(CONSTRAINT_TOKEN_MINT)
+            raise Rejected(AnchorError.ConstraintTokenMint)
         if user_token.owner != authority:
-            raise Rejected(CONSTRAINT_TOKEN_OWNER)
+            raise Rejected(AnchorError.ConstraintTokenOwner)
     if (
         instruction in _WRITES_SPOT_MARKET
         and "spotMarket" in metas
         and not metas["spotMarket"].is_writable
     ):
         # Drift's AccountLoader::load_mut fails (inner AccountNotMutable 3006).
-        raise Rejected(UNABLE_TO_LOAD_ACCOUNT_LOADER)
+        raise Rejected(DriftError.UnableToLoadAccountLoader)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath
-from keeper.core.effects import EXCHANGE_WITHDRAW_PAUSED
+from keeper.core import ifmath, rules
+from keeper.core.actions import ActionKind
 from keeper.core.errors import KeeperError, ProgramError
 from keeper.core.plan import Plan, Planner
 from keeper.core.snapshot import MarketSnapshot, Snapshot
@@ -45,7 +45,7 @@ class KeeperPolicy:
 
 @dataclass(frozen=True)
 class Wait:
-    action: str
+    action: ActionKind
     market_index: int
     reason: str
     #: on-chain unix time from which the action may be due; None = on a change only
@@ -82,7 +82,7 @@ def decide(snap: Snapshot, operator: Pubkey, policy: KeeperPolicy, planner: Plan
 
 
 def _attempt(
-    action: str,
+    action: ActionKind,
     market_index: int,
     make_plan: Callable[[], Plan],
     plans: list[Plan],
@@ -103,6 +103,20 @@ def _attempt(
         waits.append(Wait(action, market_index, str(exc), None))
 
 
+def _wait_on(
+    action: ActionKind,
+    market_index: int,
+    blockers: tuple[rules.Blocker, ...],
+    waits: list[Wait],
+) -> bool:
+    """Record a wait on the rules' blockers: the program's first reason, and the time
+    by which every reason lifts by itself (None: only a change lifts one)."""
+    if not blockers:
+        return False
+    waits.append(Wait(action, market_index, blockers[0].reason, rules.opens_at(blockers)))
+    return True
+
+
 def _settle(
     snap: Snapshot,
     m: MarketSnapshot,
@@ -113,20 +127,17 @@ def _settle(
 ) -> None:
     fund = m.market.insurance_fund
     index = m.market_index
-    if fund.revenue_settle_period_seconds <= 0:
-        return
-    if snap.state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        waits.append(
-            Wait("settle", index, "the exchange has paused withdrawals (and so settles)", None)
-        )
-        return
-    next_ts = ifmath.next_settle_ts(fund.last_revenue_settle_ts, fund.revenue_settle_period_seconds)
-    if snap.now_ts < next_ts:
-        waits.append(Wait("settle", index, "next settle time", next_ts))
+    if rules.settle_opens_at(m.market) is None:
+        return  # settling is disabled for this market: nothing to wait for
+    if _wait_on(
+        ActionKind.SETTLE, index, rules.settle_blockers(snap.state, m.market, snap.now_ts), waits
+    ):
         return
     # Nothing to settle now: look again when the pool changes or a period passes.
     later = snap.now_ts + fund.revenue_settle_period_seconds
-    _attempt("settle", index, lambda: planner.settle(snap, payer, index), plans, waits, later)
+    _attempt(
+        ActionKind.SETTLE, index, lambda: planner.settle(snap, payer, index), plans, waits, later
+    )
 
 
 def _withdraw(
@@ -138,18 +149,15 @@ def _withdraw(
     waits: list[Wait],
 ) -> None:
     stake = snap.stake(operator, m.market_index)
-    assert stake is not None
-    matures = ifmath.cooldown_matures_ts(
-        stake.last_withdraw_request_ts, m.market.insurance_fund.unstaking_period_seconds
-    )
-    if snap.now_ts < matures:
-        waits.append(Wait("withdraw", m.market_index, "cooldown", matures))
-        return
-    if not ifmath.withdraw_utilization_ok(m.market, planner.profile.withdraw_utilization_limit):
-        waits.append(Wait("withdraw", m.market_index, "utilization above the withdraw limit", None))
-        return
     index = m.market_index
-    _attempt("withdraw", index, lambda: planner.withdraw(snap, operator, index), plans, waits)
+    blockers = rules.withdraw_blockers(
+        snap.state, m.market, stake, m.if_vault_amount, snap.now_ts, planner.profile
+    )
+    if _wait_on(ActionKind.WITHDRAW, index, blockers, waits):
+        return
+    _attempt(
+        ActionKind.WITHDRAW, index, lambda: planner.withdraw(snap, operator, index), plans, waits
+    )
 
 
 def _request(
@@ -163,9 +171,9 @@ def _request(
 ) -> None:
     stake = snap.stake(operator, m.market_index)
     assert stake is not None
-    fund = m.market.insurance_fund
-    shares = stake.if_shares if stake.if_base == fund.shares_base else 0
-    value = ifmath.shares_to_amount(shares, fund.total_shares, m.if_vault_amount)
+    # A stake whose base lags is valued as the program's next touch rebases it.
+    shares = ifmath.stake_shares(stake, m.market)
+    value = ifmath.stake_value(stake, m.market, m.if_vault_amount)
     amount: int | None
     if policy.request is RequestPolicy.UNSTAKE_ALL:
         amount = None if shares else 0
@@ -174,4 +182,10 @@ def _request(
     if amount is not None and amount < max(policy.min_request_amount, 1):
         return
     index = m.market_index
-    _attempt("request", index, lambda: planner.unstake(snap, operator, index, amount), plans, waits)
+    _attempt(
+        ActionKind.REQUEST,
+        index,
+        lambda: planner.unstake(snap, operator, index, amount),
+        plans,
+        waits,
+    )

@@ -1,7 +1,8 @@
 """Predicted effect of each IF instruction: accounts in, accounts out (or the error).
 
 Each function takes the decoded accounts an instruction reads and `now_ts`, checks in
-the program's order (spec §3), and returns every account it changes, the token
+the program's order (spec §3; the gates live in keeper.core.rules, which the keeper's
+other readers ask too), and returns every account it changes, the token
 transfers it makes and the events it emits — or raises `Rejected` with the exact code.
 The keeper uses this to validate before sending and to verify after; the localnet
 uses it to execute Drift instructions natively.
@@ -16,10 +17,12 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath
+from keeper.core import ifmath, rules
+from keeper.core.error_codes import DriftError, SplTokenError
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.interest import update_interest
 from keeper.core.profile import ProgramProfile, UserStatsRemoveBasis
+from keeper.core.rules import EXCHANGE_DEPOSIT_PAUSED, STATUS_DELISTED, STATUS_SETTLEMENT
 from keeper.core.views import (
     InsuranceFund,
     InsuranceFundStake,
@@ -29,10 +32,6 @@ from keeper.core.views import (
     UserStats,
 )
 
-# if_paused_operations bits
-IF_PAUSE_INIT, IF_PAUSE_ADD, IF_PAUSE_REQUEST_REMOVE, IF_PAUSE_REMOVE = 0x01, 0x02, 0x04, 0x08
-EXCHANGE_DEPOSIT_PAUSED, EXCHANGE_WITHDRAW_PAUSED = 0x01, 0x02
-STATUS_INITIALIZED, STATUS_SETTLEMENT, STATUS_DELISTED = 0, 7, 8
 QUOTE_MARKET_INDEX, GOV_MARKET_INDEX = 0, 15
 I64_MAX = 2**63 - 1
 
@@ -95,16 +94,41 @@ class Effect:
             out[move.destination] = dataclasses.replace(dst, amount=dst.amount + move.amount)
         return out
 
+    def accounts_after(self, acc: IfAccounts) -> IfAccounts:
+        """The accounts as the next instruction of the same transaction reads them."""
+        tokens = {t.address: t for t in (acc.if_vault, acc.spot_vault, acc.user_token) if t}
+        moved = self.token_accounts_after(tokens)
+
+        def token(t: TokenAccount | None) -> TokenAccount | None:
+            return moved[t.address] if t is not None else None
+
+        return IfAccounts(
+            market=self.market or acc.market,
+            state=self.state or acc.state,
+            if_vault=token(acc.if_vault),
+            spot_vault=token(acc.spot_vault),
+            stake=self.stake or acc.stake,
+            user_stats=self.user_stats or acc.user_stats,
+            user_token=token(acc.user_token),
+        )
+
+    def then(self, later: Effect) -> Effect:
+        """This effect followed by `later` (predicted on `accounts_after`), as one."""
+        return Effect(
+            market=later.market or self.market,
+            stake=later.stake or self.stake,
+            user_stats=later.user_stats or self.user_stats,
+            state=later.state or self.state,
+            transfers=self.transfers + later.transfers,
+            events=self.events + later.events,
+            logs=self.logs + later.logs,
+        )
+
 
 def _need(value: Any, what: str) -> Any:
     if value is None:
         raise ValueError(f"prediction needs the {what} account")
     return value
-
-
-def _fund(market: SpotMarket, **changes: int) -> SpotMarket:
-    fund = dataclasses.replace(market.insurance_fund, **changes)  # type: ignore[arg-type]
-    return dataclasses.replace(market, insurance_fund=fund)
 
 
 # -- settle (explicit, and the implicit one inside add) --------------------------------
@@ -135,7 +159,7 @@ def settle_revenue(
     if period <= 0:
         return SettleResult(m, 0, tuple(events))
     if fund.user_factor > fund.total_factor:
-        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
+        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF)
     # fidelity: validate_spot_market_vault_amount with the program's u64/i64 casts
     # (the vault must hold what depositors could withdraw, the pool ≤ all deposits).
     liquidity = ifmath.validate_spot_market_vault_amount(m, spot_vault_amount)
@@ -149,12 +173,12 @@ def settle_revenue(
         period,
     )
     if explicit and amount == 0:
-        raise Rejected(ifmath.NO_REVENUE_TO_SETTLE_TO_IF)
+        raise Rejected(DriftError.NoRevenueToSettleToIF)
     minted = ifmath.protocol_shares_minted(
         amount, fund.total_factor, fund.user_factor, fund.total_shares, if_vault_amount
     )
     total_after = ifmath.u128_add(fund.total_shares, minted)  # fidelity: u128 safe_add
-    m = _fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
+    m = ifmath.with_fund(m, total_shares=total_after, last_revenue_settle_ts=now_ts)
     if amount > 0:
         if amount >= pool:
             m = dataclasses.replace(
@@ -201,21 +225,7 @@ def predict_settle(
         _need(acc.if_vault, "IF vault"),
         _need(acc.spot_vault, "spot market vault"),
     )
-    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
-    # fidelity: the index check follows the access_control pause check.
-    if spot_market_index is not None and market.market_index != spot_market_index:
-        raise Rejected(6088)  # InvalidSpotMarketAccount
-    fund = market.insurance_fund
-    period = fund.revenue_settle_period_seconds
-    if period <= 0:
-        raise Rejected(ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF)
-    wait = ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts)
-    if wait > 0:
-        raise Rejected(
-            ifmath.REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF,
-            (f"Must wait {wait} seconds until next available settlement time",),
-        )
+    rules.raise_first(rules.settle_blockers(state, market, now_ts, spot_market_index))
     result = settle_revenue(
         market, if_vault.amount, spot_vault.amount, now_ts, profile, explicit=True
     )
@@ -260,34 +270,6 @@ def _stake_event(
     }
 
 
-def _rebased(
-    market: SpotMarket, stake: InsuranceFundStake, vault_amount: int
-) -> tuple[SpotMarket, InsuranceFundStake]:
-    """Rebase the fund, then the stake (shares and requested shares) to the fund's base."""
-    f = market.insurance_fund
-    shares = ifmath.rebase_fund(
-        ifmath.FundShares(f.total_shares, f.user_shares, f.shares_base), vault_amount
-    )
-    market = _fund(
-        market,
-        total_shares=shares.total_shares,
-        user_shares=shares.user_shares,
-        shares_base=shares.shares_base,
-    )
-    if stake.if_base != shares.shares_base:
-        stake = dataclasses.replace(
-            stake,
-            if_shares=ifmath.rebase_stake_shares(
-                stake.if_shares, stake.if_base, shares.shares_base
-            ),
-            last_withdraw_request_shares=ifmath.rebase_stake_shares(
-                stake.last_withdraw_request_shares, stake.if_base, shares.shares_base
-            ),
-            if_base=shares.shares_base,
-        )
-    return market, stake
-
-
 def _user_stats_snapshot(
     stats: UserStats | None,
     stake: InsuranceFundStake,
@@ -306,11 +288,6 @@ def _user_stats_snapshot(
     return stats
 
 
-def _check_market_index(stake: InsuranceFundStake, market_index: int) -> None:
-    if stake.market_index != market_index:
-        raise Rejected(ifmath.INCORRECT_SPOT_MARKET_ACCOUNT_PASSED)
-
-
 def predict_add(
     acc: IfAccounts,
     market_index: int,
@@ -326,15 +303,7 @@ def predict_add(
         _need(acc.spot_vault, "spot market vault"),
     )
     user_token = _need(acc.user_token, "user token")
-    if amount == 0:
-        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
-    if market.if_paused_operations & IF_PAUSE_ADD:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
-    _check_market_index(stake, market_index)
-    if market.status == STATUS_INITIALIZED:
-        raise Rejected(ifmath.INVALID_SPOT_MARKET_STATE)
-    if stake.has_pending_request:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+    rules.raise_first(rules.add_blockers(market, stake, amount, market_index))
     events: list[dict[str, Any]] = []
     transfers: list[TokenMove] = []
     vault = if_vault.amount
@@ -352,8 +321,8 @@ def predict_add(
     # fidelity: add re-checks the (reloaded) spot vault whether or not it settled.
     ifmath.validate_spot_market_vault_amount(market, spot_vault_after)
     if vault == 0 and market.insurance_fund.total_shares != 0:
-        raise Rejected(ifmath.INVALID_IF_FOR_NEW_STAKES)
-    market, stake = _rebased(market, stake, vault)
+        raise Rejected(DriftError.InvalidIFForNewStakes)
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
@@ -366,7 +335,7 @@ def predict_add(
     stake = dataclasses.replace(
         stake, if_shares=ifmath.u128_add(stake.if_shares, minted), cost_basis=cost_basis
     )
-    market = _fund(
+    market = ifmath.with_fund(
         market,
         total_shares=ifmath.u128_add(fund.total_shares, minted),
         user_shares=ifmath.u128_add(fund.user_shares, minted),
@@ -388,9 +357,9 @@ def predict_add(
         )
     )
     if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(1, ("Error: insufficient funds",))
+        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
     if check_token_balances and vault + amount > ifmath.U64_MAX:  # fidelity: SPL Overflow
-        raise TokenRejected(14, ("Error: Operation overflowed",))
+        raise TokenRejected(SplTokenError.Overflow, ("Error: Operation overflowed",))
     transfers.append(TokenMove(user_token.address, if_vault.address, amount))
     return Effect(
         market=market,
@@ -406,26 +375,12 @@ def predict_request(
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
     vault = _need(acc.if_vault, "IF vault").amount
-    if market.if_paused_operations & IF_PAUSE_REQUEST_REMOVE:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
-    _check_market_index(stake, market_index)
-    if stake.last_withdraw_request_shares != 0:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_IN_PROGRESS)
+    rules.raise_first(rules.request_blockers(market, stake, vault, amount, market_index))
     fund = market.insurance_fund
-    if vault == 0 and fund.total_shares != 0:
-        raise Rejected(ifmath.INVALID_IF_SHARES_DETECTED)
     shares = ifmath.amount_to_shares(amount, fund.total_shares, vault)
-    if shares == 0:
-        raise Rejected(ifmath.IF_WITHDRAW_REQUEST_TOO_SMALL)
-    if stake.if_base != fund.shares_base:
-        raise Rejected(ifmath.INVALID_IF_REBASE)
-    if stake.if_shares < shares:
-        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
     stake = dataclasses.replace(stake, last_withdraw_request_shares=shares)
-    market, stake = _rebased(market, stake, vault)
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
-    if stake.last_withdraw_request_shares > stake.if_shares:
-        raise Rejected(ifmath.INVALID_INSURANCE_UNSTAKE_SIZE)
     value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, vault)
     shares_now = (stake.if_shares, fund.user_shares, fund.total_shares)
     stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
@@ -441,12 +396,8 @@ def predict_cancel(
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
     vault = _need(acc.if_vault, "IF vault").amount
-    _check_market_index(stake, market_index)
-    if stake.last_withdraw_request_shares == 0:
-        raise Rejected(ifmath.NO_IF_WITHDRAW_REQUEST_IN_PROGRESS)
-    market, stake = _rebased(market, stake, vault)
-    if stake.last_withdraw_request_shares == 0:
-        raise Rejected(ifmath.INVALID_IF_UNSTAKE_CANCEL)
+    rules.raise_first(rules.cancel_blockers(market, stake, vault, market_index))
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     lost = ifmath.cancel_shares_lost(
@@ -457,7 +408,7 @@ def predict_cancel(
     )
     # fidelity: u128 safe_sub / safe_decrement
     stake = dataclasses.replace(stake, if_shares=ifmath.u128_sub(stake.if_shares, lost))
-    market = _fund(
+    market = ifmath.with_fund(
         market,
         total_shares=ifmath.u128_sub(fund.total_shares, lost),
         user_shares=ifmath.u128_sub(fund.user_shares, lost),
@@ -488,26 +439,15 @@ def predict_remove(
     state, market, stake = _need(acc.state, "state"), acc.market, _need(acc.stake, "stake")
     if_vault, user_token = _need(acc.if_vault, "IF vault"), _need(acc.user_token, "user token")
     vault = if_vault.amount
-    if state.exchange_status & EXCHANGE_WITHDRAW_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
-    if market.if_paused_operations & IF_PAUSE_REMOVE:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
-    _check_market_index(stake, market_index)
-    if not ifmath.withdraw_utilization_ok(market, profile.withdraw_utilization_limit):
-        raise Rejected(ifmath.SPOT_MARKET_INSUFFICIENT_DEPOSITS)
-    if now_ts - stake.last_withdraw_request_ts < market.insurance_fund.unstaking_period_seconds:
-        raise Rejected(ifmath.TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST)
-    market, stake = _rebased(market, stake, vault)
+    # Every check of the remove, its post-transfer ones included, is a withdraw blocker.
+    rules.raise_first(
+        rules.withdraw_blockers(state, market, stake, vault, now_ts, profile, market_index)
+    )
+    market, stake = ifmath.rebase_accounts(market, stake, vault)
     shares = stake.last_withdraw_request_shares
-    if shares == 0:
-        raise Rejected(ifmath.INVALID_IF_UNSTAKE)
-    if stake.if_shares < shares:
-        raise Rejected(ifmath.INSUFFICIENT_IF_SHARES)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
-    # fidelity: remove computes (and discards) the cancel's shares-lost, with its errors.
-    ifmath.cancel_shares_lost(shares, fund.total_shares, vault, stake.last_withdraw_request_value)
     paid = min(value_now, stake.last_withdraw_request_value)
     stake = dataclasses.replace(
         stake,
@@ -518,7 +458,7 @@ def predict_remove(
         last_withdraw_request_value=0,
         last_withdraw_request_ts=now_ts,
     )
-    market = _fund(
+    market = ifmath.with_fund(
         market,
         total_shares=ifmath.u128_sub(fund.total_shares, shares),
         user_shares=ifmath.u128_sub(fund.user_shares, shares),
@@ -539,9 +479,6 @@ def predict_remove(
         (stake.if_shares, fund.user_shares, fund.total_shares),
         now_ts,
     )
-    if vault - paid == 0:
-        raise Rejected(ifmath.INVALID_IF_DETECTED)
-    ifmath.validate_spot_balances(market)  # fidelity: with its u64/i64 casts
     return Effect(
         market=market,
         stake=stake,
@@ -565,13 +502,13 @@ def predict_deposit_revenue_pool(
         _need(acc.user_token, "user token"),
     )
     if state.exchange_status & EXCHANGE_DEPOSIT_PAUSED:
-        raise Rejected(ifmath.EXCHANGE_PAUSED)
+        raise Rejected(DriftError.ExchangePaused)
     if amount == 0:
-        raise Rejected(ifmath.INSUFFICIENT_DEPOSIT)
+        raise Rejected(DriftError.InsufficientDeposit)
     if market.status in (STATUS_SETTLEMENT, STATUS_DELISTED) or (
         market.expiry_ts != 0 and now_ts >= market.expiry_ts
     ):
-        raise Rejected(ifmath.DEFAULT_ERROR)
+        raise Rejected(DriftError.DefaultError)
     scaled = (
         amount * ifmath.balance_precision(market.decimals) // market.cumulative_deposit_interest
     )
@@ -581,14 +518,14 @@ def predict_deposit_revenue_pool(
         deposit_balance=ifmath.u128_add(market.deposit_balance, scaled),
     )
     if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(1, ("Error: insufficient funds",))
+        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
     if check_token_balances and spot_vault.amount + amount > ifmath.U64_MAX:  # fidelity
-        raise TokenRejected(14, ("Error: Operation overflowed",))
+        raise TokenRejected(SplTokenError.Overflow, ("Error: Operation overflowed",))
     if (
         market.max_token_deposits
         and ifmath.deposit_token_amount(market) > market.max_token_deposits
     ):
-        raise Rejected(ifmath.MAX_DEPOSIT)
+        raise Rejected(DriftError.MaxDeposit)
     # fidelity: the full validate_spot_market_vault_amount on the reloaded vault; its
     # i64 casts refuse a deposit total beyond i64::MAX with CastingFailure.
     ifmath.validate_spot_market_vault_amount(market, spot_vault.amount + amount)
@@ -601,10 +538,10 @@ def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramPro
     market, stake = acc.market, _need(acc.stake, "stake")
     stats = _need(acc.user_stats, "user stats")
     vault = _need(acc.if_vault, "IF vault").amount
-    _check_market_index(stake, QUOTE_MARKET_INDEX)
+    rules.raise_first(rules.market_index_blockers(stake, QUOTE_MARKET_INDEX))
     fund = market.insurance_fund
     if stake.if_base != fund.shares_base:
-        raise Rejected(ifmath.INVALID_IF_REBASE)
+        raise Rejected(DriftError.InvalidIFRebase)
     value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, vault)
     return Effect(
         market=market,
@@ -621,8 +558,7 @@ def predict_initialize_user_stats(state: State, user_stats: UserStats) -> Effect
 
 def predict_initialize_stake(acc: IfAccounts, now_ts: int) -> Effect:
     """The new stake's bytes come from the codec (AccountCodec.new_stake); this checks the gate."""
-    if acc.market.if_paused_operations & IF_PAUSE_INIT:
-        raise Rejected(ifmath.INSURANCE_FUND_OPERATION_PAUSED)
+    rules.raise_first(rules.initialize_stake_blockers(acc.market))
     return Effect(market=acc.market)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keeper.core.error_codes import AnchorError, DriftError, SplTokenError
+
 
 class KeeperError(Exception):
     """Base of every error this package raises on purpose."""
@@ -100,96 +102,97 @@ class ProgramError(KeeperError):
         return self.info.name
 
 
-# Anchor framework errors (anchor-lang 0.29) that IF instructions can hit.
-ANCHOR_ERRORS: dict[int, tuple[str, str]] = {
-    100: ("InstructionMissing", "8 byte instruction identifier not provided"),
-    101: ("InstructionFallbackNotFound", "Fallback functions are not supported"),
-    102: (
-        "InstructionDidNotDeserialize",
-        "The program could not deserialize the given instruction",
+# Messages of the framework errors (names are the enums' own, keeper.core.error_codes).
+ANCHOR_MESSAGES: dict[AnchorError, str] = {
+    AnchorError.InstructionMissing: "8 byte instruction identifier not provided",
+    AnchorError.InstructionFallbackNotFound: "Fallback functions are not supported",
+    AnchorError.InstructionDidNotDeserialize: (
+        "The program could not deserialize the given instruction"
     ),
-    2000: ("ConstraintMut", "A mut constraint was violated"),
-    2001: ("ConstraintHasOne", "A has one constraint was violated"),
-    2002: ("ConstraintSigner", "A signer constraint was violated"),
-    2003: ("ConstraintRaw", "A raw constraint was violated"),
-    2006: ("ConstraintSeeds", "A seeds constraint was violated"),
-    2012: ("ConstraintAddress", "An address constraint was violated"),
-    2014: ("ConstraintTokenMint", "A token mint constraint was violated"),
-    2015: ("ConstraintTokenOwner", "A token owner constraint was violated"),
-    3001: ("AccountDiscriminatorNotFound", "No 8 byte discriminator was found on the account"),
-    3002: ("AccountDiscriminatorMismatch", "8 byte discriminator did not match what was expected"),
-    3003: ("AccountDidNotDeserialize", "Failed to deserialize the account"),
-    3006: ("AccountNotMutable", "The given account is not mutable"),
-    3007: (
-        "AccountOwnedByWrongProgram",
-        "The given account is owned by a different program than expected",
+    AnchorError.ConstraintMut: "A mut constraint was violated",
+    AnchorError.ConstraintHasOne: "A has one constraint was violated",
+    AnchorError.ConstraintSigner: "A signer constraint was violated",
+    AnchorError.ConstraintRaw: "A raw constraint was violated",
+    AnchorError.ConstraintSeeds: "A seeds constraint was violated",
+    AnchorError.ConstraintAddress: "An address constraint was violated",
+    AnchorError.ConstraintTokenMint: "A token mint constraint was violated",
+    AnchorError.ConstraintTokenOwner: "A token owner constraint was violated",
+    AnchorError.AccountDiscriminatorNotFound: "No 8 byte discriminator was found on the account",
+    AnchorError.AccountDiscriminatorMismatch: "8 byte discriminator did not match what was expected",
+    AnchorError.AccountDidNotDeserialize: "Failed to deserialize the account",
+    AnchorError.AccountNotEnoughKeys: "Not enough account keys given to the instruction",
+    AnchorError.AccountNotMutable: "The given account is not mutable",
+    AnchorError.AccountOwnedByWrongProgram: (
+        "The given account is owned by a different program than expected"
     ),
-    3008: ("InvalidProgramId", "Program ID was not as expected"),
-    3010: ("AccountNotSigner", "The given account did not sign"),
-    3012: ("AccountNotInitialized", "The program expected this account to be already initialized"),
+    AnchorError.InvalidProgramId: "Program ID was not as expected",
+    AnchorError.AccountNotSigner: "The given account did not sign",
+    AnchorError.AccountNotInitialized: "The program expected this account to be already initialized",
 }
 
 # SPL Token program errors (TokenError variants), reported as `SplToken.<Variant>`.
-SPL_TOKEN_ERRORS: dict[int, tuple[str, str]] = {
-    0: ("NotRentExempt", "Lamport balance below rent-exempt threshold"),
-    1: ("InsufficientFunds", "Insufficient funds"),
-    2: ("InvalidMint", "Invalid Mint"),
-    3: ("MintMismatch", "Account not associated with this Mint"),
-    4: ("OwnerMismatch", "Owner does not match"),
-    5: ("FixedSupply", "Fixed supply"),
-    6: ("AlreadyInUse", "Already in use"),
-    7: ("InvalidNumberOfProvidedSigners", "Invalid number of provided signers"),
-    8: ("InvalidNumberOfRequiredSigners", "Invalid number of required signers"),
-    9: ("UninitializedState", "State is unititialized"),
-    10: ("NativeNotSupported", "Instruction does not support native tokens"),
-    11: ("NonNativeHasBalance", "Non-native account can only be closed if its balance is zero"),
-    12: ("InvalidInstruction", "Invalid instruction"),
-    13: ("InvalidState", "State is invalid for requested operation"),
-    14: ("Overflow", "Operation overflowed"),
-    15: ("AuthorityTypeNotSupported", "Account does not support specified authority type"),
-    16: ("MintCannotFreeze", "This token mint cannot freeze accounts"),
-    17: ("AccountFrozen", "Account is frozen"),
-    18: ("MintDecimalsMismatch", "The provided decimals value different from the Mint decimals"),
-    19: ("NonNativeNotSupported", "Instruction does not support non-native tokens"),
+SPL_TOKEN_MESSAGES: dict[SplTokenError, str] = {
+    SplTokenError.NotRentExempt: "Lamport balance below rent-exempt threshold",
+    SplTokenError.InsufficientFunds: "Insufficient funds",
+    SplTokenError.InvalidMint: "Invalid Mint",
+    SplTokenError.MintMismatch: "Account not associated with this Mint",
+    SplTokenError.OwnerMismatch: "Owner does not match",
+    SplTokenError.FixedSupply: "Fixed supply",
+    SplTokenError.AlreadyInUse: "Already in use",
+    SplTokenError.InvalidNumberOfProvidedSigners: "Invalid number of provided signers",
+    SplTokenError.InvalidNumberOfRequiredSigners: "Invalid number of required signers",
+    SplTokenError.UninitializedState: "State is unititialized",
+    SplTokenError.NativeNotSupported: "Instruction does not support native tokens",
+    SplTokenError.NonNativeHasBalance: "Non-native account can only be closed if its balance is zero",
+    SplTokenError.InvalidInstruction: "Invalid instruction",
+    SplTokenError.InvalidState: "State is invalid for requested operation",
+    SplTokenError.Overflow: "Operation overflowed",
+    SplTokenError.AuthorityTypeNotSupported: "Account does not support specified authority type",
+    SplTokenError.MintCannotFreeze: "This token mint cannot freeze accounts",
+    SplTokenError.AccountFrozen: "Account is frozen",
+    SplTokenError.MintDecimalsMismatch: "The provided decimals value different from the Mint decimals",
+    SplTokenError.NonNativeNotSupported: "Instruction does not support non-native tokens",
 }
 
-# What an IF error means for a staker, and what to do about it.
+# What an IF error means for a staker, and what to do about it (keyed by the enums).
 EXPLANATIONS: dict[int, str] = {
-    101: (
+    AnchorError.InstructionFallbackNotFound: (
         "The program at this id does not dispatch this instruction. Drift v2 commented out "
         "every instruction in v2.162 (April 2026); use the profile of a live deployment "
         "(a fork's program id) or a build that still serves the Insurance Fund."
     ),
-    3006: "An account the program writes was passed read-only.",
-    3010: "A required signature is missing.",
-    6002: "The amount must be greater than zero.",
-    6024: "The exchange has paused withdrawals; settles and unstakes are blocked until it resumes.",
-    6065: "An account was passed with the wrong permissions (the spot market must be writable).",
-    6088: "The spot market account does not match the market index.",
-    6092: (
+    AnchorError.AccountNotMutable: "An account the program writes was passed read-only.",
+    AnchorError.AccountNotSigner: "A required signature is missing.",
+    DriftError.InsufficientDeposit: "The amount must be greater than zero.",
+    DriftError.ExchangePaused: "The exchange has paused withdrawals; settles and unstakes are blocked until it resumes.",
+    DriftError.UnableToLoadAccountLoader: "An account was passed with the wrong permissions (the spot market must be writable).",
+    DriftError.InvalidSpotMarketAccount: "The spot market account does not match the market index.",
+    DriftError.SpotMarketInsufficientDeposits: (
         "The market's utilization (current or 24h TWAP) is above the unstake limit; "
         "withdrawals reopen when borrowers repay or deposits grow."
     ),
-    6133: "The unstaking cooldown has not passed yet; wait until the request matures.",
-    6135: "The spot market is not active yet.",
-    6145: "The stake does not hold enough shares for this amount.",
-    6173: "The spot market vault does not hold what its balances say; the market is inconsistent.",
-    6176: "It is too early to settle revenue again (settles happen once per settle period).",
-    6177: "The revenue pool holds nothing that can be settled right now.",
-    6185: "There is no pending unstake request to withdraw.",
-    6186: "The unstake request is larger than the vault allows.",
-    6187: "The pending request was reduced to zero shares by a rebase and cannot be cancelled.",
-    6188: "The insurance fund vault is empty but has shares outstanding; new stakes are refused.",
-    6189: ("The stake was not rebased after a large loss; a small add (1 base unit) rebases it."),
-    6190: "The requested shares exceed the stake.",
-    6192: "The withdrawal would empty the insurance fund vault.",
-    6198: "An unstake request is already pending; cancel it or wait for it to mature and withdraw.",
-    6199: "There is no pending unstake request to cancel.",
-    6200: "The amount is worth less than one IF share; request a larger amount.",
-    6201: "The stake account belongs to another spot market.",
-    6203: "The insurance fund has shares but an empty vault.",
-    6258: "The admin has paused this insurance fund operation for the market.",
-    6282: "The token has a transfer fee, which the insurance fund does not accept.",
+    DriftError.TryingToRemoveLiquidityTooFast: "The unstaking cooldown has not passed yet; wait until the request matures.",
+    DriftError.InvalidSpotMarketState: "The spot market is not active yet.",
+    DriftError.InsufficientIFShares: "The stake does not hold enough shares for this amount.",
+    DriftError.SpotMarketVaultInvariantViolated: "The spot market vault does not hold what its balances say; the market is inconsistent.",
+    DriftError.RevenueSettingsCannotSettleToIF: "It is too early to settle revenue again (settles happen once per settle period).",
+    DriftError.NoRevenueToSettleToIF: "The revenue pool holds nothing that can be settled right now.",
+    DriftError.InvalidIFUnstake: "There is no pending unstake request to withdraw.",
+    DriftError.InvalidIFUnstakeSize: "The unstake request is larger than the vault allows.",
+    DriftError.InvalidIFUnstakeCancel: "The pending request was reduced to zero shares by a rebase and cannot be cancelled.",
+    DriftError.InvalidIFForNewStakes: "The insurance fund vault is empty but has shares outstanding; new stakes are refused.",
+    DriftError.InvalidIFRebase: (
+        "The stake was not rebased after a large loss; a small add (1 base unit) rebases it."
+    ),
+    DriftError.InvalidInsuranceUnstakeSize: "The requested shares exceed the stake.",
+    DriftError.InvalidIFDetected: "The withdrawal would empty the insurance fund vault.",
+    DriftError.IFWithdrawRequestInProgress: "An unstake request is already pending; cancel it or wait for it to mature and withdraw.",
+    DriftError.NoIFWithdrawRequestInProgress: "There is no pending unstake request to cancel.",
+    DriftError.IFWithdrawRequestTooSmall: "The amount is worth less than one IF share; request a larger amount.",
+    DriftError.IncorrectSpotMarketAccountPassed: "The stake account belongs to another spot market.",
+    DriftError.InvalidIFSharesDetected: "The insurance fund has shares but an empty vault.",
+    DriftError.InsuranceFundOperationPaused: "The admin has paused this insurance fund operation for the market.",
+    DriftError.NonZeroTransferFee: "The token has a transfer fee, which the insurance fund does not accept.",
 }
 
 
@@ -203,14 +206,18 @@ class ErrorTable:
         if code in self._program:
             name, msg = self._program[code]
             return ProgramErrorInfo(code, name, msg, EXPLANATIONS.get(code, ""))
-        if code in ANCHOR_ERRORS:
-            name, msg = ANCHOR_ERRORS[code]
-            return ProgramErrorInfo(code, name, msg, EXPLANATIONS.get(code, ""))
+        if code in ANCHOR_MESSAGES:
+            anchor = AnchorError(code)
+            return ProgramErrorInfo(
+                code, anchor.name, ANCHOR_MESSAGES[anchor], EXPLANATIONS.get(code, "")
+            )
         return ProgramErrorInfo(code, f"Unknown({code})", "unknown program error code")
 
     def spl_token(self, code: int) -> ProgramErrorInfo:
-        name, msg = SPL_TOKEN_ERRORS.get(code, (f"Unknown({code})", "unknown token error"))
-        return ProgramErrorInfo(code, f"SplToken.{name}", msg)
+        if code in SPL_TOKEN_MESSAGES:
+            token = SplTokenError(code)
+            return ProgramErrorInfo(code, f"SplToken.{token.name}", SPL_TOKEN_MESSAGES[token])
+        return ProgramErrorInfo(code, f"SplToken.Unknown({code})", "unknown token error")
 
     def error(self, code: int, detail: str = "") -> ProgramError:
         return ProgramError(self.lookup(code), detail)

@@ -7,10 +7,12 @@ which is always in the fund's favour. Errors the program would raise are raised 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from keeper.core.error_codes import DriftError
 from keeper.core.errors import KeeperError
-from keeper.core.views import SpotMarket
+from keeper.core.views import InsuranceFundStake, SpotMarket
 
 PERCENTAGE_PRECISION = 1_000_000
 IF_FACTOR_PRECISION = 1_000_000
@@ -18,39 +20,12 @@ SPOT_UTILIZATION_PRECISION = 1_000_000
 SPOT_RATE_PRECISION = 1_000_000
 ONE_YEAR_SECONDS = 31_536_000
 
-# Program error codes the mirror can predict (names live in the IDL's error table).
-INSUFFICIENT_DEPOSIT = 6002
-MATH_ERROR = 6019
-EXCHANGE_PAUSED = 6024
-MAX_DEPOSIT = 6038
-CASTING_FAILURE = 6041
-SPOT_MARKET_INSUFFICIENT_DEPOSITS = 6092
-DEFAULT_ERROR = 6129
-TRYING_TO_REMOVE_LIQUIDITY_TOO_FAST = 6133
-INVALID_SPOT_MARKET_STATE = 6135
-INSUFFICIENT_IF_SHARES = 6145
-SPOT_MARKET_VAULT_INVARIANT_VIOLATED = 6173
-REVENUE_SETTINGS_CANNOT_SETTLE_TO_IF = 6176
-NO_REVENUE_TO_SETTLE_TO_IF = 6177
-INVALID_IF_UNSTAKE = 6185
-INVALID_IF_UNSTAKE_CANCEL = 6187
-INVALID_IF_FOR_NEW_STAKES = 6188
-INVALID_IF_REBASE = 6189
-INVALID_INSURANCE_UNSTAKE_SIZE = 6190
-INVALID_IF_DETECTED = 6192
-IF_WITHDRAW_REQUEST_IN_PROGRESS = 6198
-NO_IF_WITHDRAW_REQUEST_IN_PROGRESS = 6199
-IF_WITHDRAW_REQUEST_TOO_SMALL = 6200
-INCORRECT_SPOT_MARKET_ACCOUNT_PASSED = 6201
-INVALID_IF_SHARES_DETECTED = 6203
-INSURANCE_FUND_OPERATION_PAUSED = 6258
-
 
 class Rejected(KeeperError):
     """The program would fail with custom error `code` (plus any `msg!` lines it logs)."""
 
     def __init__(self, code: int, logs: tuple[str, ...] = ()) -> None:
-        self.code = code
+        self.code = int(code)
         self.logs = logs
         super().__init__(f"program error {code}" + (f": {' '.join(logs)}" if logs else ""))
 
@@ -80,7 +55,7 @@ U192_MAX = 2**192 - 1
 
 
 def _checked(value: int, lo: int, hi: int) -> int:
-    _require(lo <= value <= hi, MATH_ERROR)
+    _require(lo <= value <= hi, DriftError.MathError)
     return value
 
 
@@ -117,7 +92,7 @@ def i64_sub(a: int, b: int) -> int:
 
 
 def _cast(value: int, lo: int, hi: int) -> int:
-    _require(lo <= value <= hi, CASTING_FAILURE)
+    _require(lo <= value <= hi, DriftError.CastingFailure)
     return value
 
 
@@ -147,7 +122,7 @@ def proportion_u128(value: int, numerator: int, denominator: int) -> int:
     """
     if numerator == denominator:
         return value
-    _require(denominator != 0, MATH_ERROR)
+    _require(denominator != 0, DriftError.MathError)
     if value >= U64_MAX or numerator >= U64_MAX:
         product = _checked(value * numerator, 0, U192_MAX)
         return cast_to_u128(product // denominator)
@@ -163,7 +138,7 @@ def proportion_u128(value: int, numerator: int, denominator: int) -> int:
 def balance_precision(decimals: int) -> int:
     """Scaled balance × cumulative interest ÷ this = token units: 10^(19 − decimals)."""
     if not 0 <= decimals <= 19:
-        raise Rejected(MATH_ERROR)
+        raise Rejected(DriftError.MathError)
     result: int = 10 ** (19 - decimals)
     return result
 
@@ -235,7 +210,7 @@ def validate_spot_balances(market: SpotMarket) -> int:
     borrows = cast_to_u64(borrow_token_amount(market))
     revenue = cast_to_u64(revenue_pool_amount(market))
     claim = i64_sub(cast_to_i64(deposits), cast_to_i64(borrows))
-    _require(revenue <= deposits, SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    _require(revenue <= deposits, DriftError.SpotMarketVaultInvariantViolated)
     return claim
 
 
@@ -246,7 +221,7 @@ def validate_spot_market_vault_amount(market: SpotMarket, vault_amount: int) -> 
     balance is cast to i64 for the comparison). Returns the claim.
     """
     claim = validate_spot_balances(market)
-    _require(cast_to_i64(vault_amount) >= claim, SPOT_MARKET_VAULT_INVARIANT_VIOLATED)
+    _require(cast_to_i64(vault_amount) >= claim, DriftError.SpotMarketVaultInvariantViolated)
     return claim
 
 
@@ -260,7 +235,7 @@ def amount_to_shares(amount: int, total_shares: int, vault_amount: int) -> int:
     """
     if vault_amount > 0:
         return proportion_u128(amount, total_shares, vault_amount)
-    _require(total_shares == 0, INVALID_IF_SHARES_DETECTED)
+    _require(total_shares == 0, DriftError.InvalidIFSharesDetected)
     return amount
 
 
@@ -270,7 +245,7 @@ def shares_to_amount(shares: int, total_shares: int, vault_amount: int) -> int:
     math/insurance.rs `if_shares_to_vault_amount`: the share check comes first, then
     the u128 proportion (which can fail its i128 cast for vaults near u64::MAX).
     """
-    _require(shares <= total_shares, INVALID_IF_SHARES_DETECTED)
+    _require(shares <= total_shares, DriftError.InvalidIFSharesDetected)
     if total_shares == 0:
         return 0
     return cast_to_u64(proportion_u128(vault_amount, shares, total_shares))
@@ -304,7 +279,7 @@ def cancel_shares_lost(
         u128_sub(total_shares, shares),
         u64_sub(vault_amount, request_value_amount),
     )
-    _require(kept <= shares, INVALID_IF_SHARES_DETECTED)
+    _require(kept <= shares, DriftError.InvalidIFSharesDetected)
     return shares - kept
 
 
@@ -350,9 +325,39 @@ def rebase_fund(fund: FundShares, vault_amount: int) -> FundShares:
 
 
 def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
-    _require(stake_base <= market_base, INVALID_IF_REBASE)
+    _require(stake_base <= market_base, DriftError.InvalidIFRebase)
     div: int = 10 ** (market_base - stake_base)
     return shares // div
+
+
+def with_fund(market: SpotMarket, **changes: int) -> SpotMarket:
+    """`market` with these insurance-fund fields changed."""
+    fund = dataclasses.replace(market.insurance_fund, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(market, insurance_fund=fund)
+
+
+def rebase_accounts(
+    market: SpotMarket, stake: InsuranceFundStake, vault_amount: int
+) -> tuple[SpotMarket, InsuranceFundStake]:
+    """Rebase the fund, then the stake (shares and requested shares) to the fund's base."""
+    f = market.insurance_fund
+    shares = rebase_fund(FundShares(f.total_shares, f.user_shares, f.shares_base), vault_amount)
+    market = with_fund(
+        market,
+        total_shares=shares.total_shares,
+        user_shares=shares.user_shares,
+        shares_base=shares.shares_base,
+    )
+    if stake.if_base != shares.shares_base:
+        stake = dataclasses.replace(
+            stake,
+            if_shares=rebase_stake_shares(stake.if_shares, stake.if_base, shares.shares_base),
+            last_withdraw_request_shares=rebase_stake_shares(
+                stake.last_withdraw_request_shares, stake.if_base, shares.shares_base
+            ),
+            if_base=shares.shares_base,
+        )
+    return market, stake
 
 
 def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) -> int:
@@ -364,6 +369,18 @@ def effective_stake_shares(if_shares: int, stake_base: int, market_base: int) ->
     if stake_base >= market_base:
         return if_shares
     return rebase_stake_shares(if_shares, stake_base, market_base)
+
+
+def stake_shares(stake: InsuranceFundStake, market: SpotMarket) -> int:
+    """The one valuation of a stake's shares: at the market's base, as the program's
+    next touch rebases them (a stake whose `if_base` lags is not worth 0)."""
+    return effective_stake_shares(stake.if_shares, stake.if_base, market.insurance_fund.shares_base)
+
+
+def stake_value(stake: InsuranceFundStake, market: SpotMarket, vault_amount: int) -> int:
+    """Tokens the stake's shares (`stake_shares`) are worth at this vault amount."""
+    fund = market.insurance_fund
+    return shares_to_amount(stake_shares(stake, market), fund.total_shares, vault_amount)
 
 
 # -- settle ---------------------------------------------------------------------------------

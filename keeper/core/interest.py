@@ -12,10 +12,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from keeper.core.error_codes import DriftError
 from keeper.core.ifmath import (
-    CASTING_FAILURE,
     IF_FACTOR_PRECISION,
-    MATH_ERROR,
     ONE_YEAR_SECONDS,
     SPOT_RATE_PRECISION,
     SPOT_UTILIZATION_PRECISION,
@@ -39,7 +38,7 @@ _SEGMENTS = (
     (950_000, 150),
     (990_000, 200),
     (995_000, 250),
-    (1_000_000, 250),
+    (SPOT_UTILIZATION_PRECISION, 250),
 )
 
 
@@ -52,12 +51,12 @@ def borrow_rate(market: SpotMarket, util: int, curve: BorrowRateCurve) -> int:
     )
     if util <= ou:
         if ou == 0:
-            raise Rejected(MATH_ERROR)
+            raise Rejected(DriftError.MathError)
         slope = orate * SPOT_RATE_PRECISION // ou
         rate = util * slope // SPOT_UTILIZATION_PRECISION
     elif curve is BorrowRateCurve.LINEAR:
         if ou >= SPOT_UTILIZATION_PRECISION:
-            raise Rejected(MATH_ERROR)
+            raise Rejected(DriftError.MathError)
         slope = (mrate - orate) * SPOT_RATE_PRECISION // (SPOT_UTILIZATION_PRECISION - ou)
         rate = orate + (util - ou) * slope // SPOT_UTILIZATION_PRECISION
     else:
@@ -66,7 +65,7 @@ def borrow_rate(market: SpotMarket, util: int, curve: BorrowRateCurve) -> int:
         for end, weight in _SEGMENTS:
             span = end - start
             if span < 0:
-                raise Rejected(MATH_ERROR)
+                raise Rejected(DriftError.MathError)
             gain = extra * weight // 1000
             if util <= end:
                 rate += gain * (util - start) // span if span else gain
@@ -81,7 +80,7 @@ def weighted_twap(new_value: int, old_twap: int, since_seconds: int) -> int:
     if since_seconds == 0:
         return old_twap
     if new_value > I64_MAX or old_twap > I64_MAX:
-        raise Rejected(CASTING_FAILURE)
+        raise Rejected(DriftError.CastingFailure)
     old_weight = max(1, TWAP_WINDOW_SECONDS - since_seconds)
     new_part, old_part = new_value * since_seconds, old_twap * old_weight
     mean = (new_part + old_part) // (since_seconds + old_weight)
@@ -112,7 +111,7 @@ def update_interest(market: SpotMarket, now_ts: int, profile: ProgramProfile) ->
     if not market.paused_operations & PAUSE_UPDATE_CUMULATIVE_INTEREST:
         elapsed = now_ts - market.last_interest_ts
         if elapsed < 0 and profile.interest_fails_on_clock_regression:
-            raise Rejected(MATH_ERROR)
+            raise Rejected(DriftError.MathError)
         util = utilization(dep0, bor0)
         if elapsed > 0 and util > 0:
             rate = borrow_rate(market, util, profile.borrow_rate_curve)

@@ -13,6 +13,7 @@ from typing import Protocol
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
+from keeper.core.actions import ActionKind
 from keeper.core.effects import Effect
 from keeper.core.errors import ErrorTable, KeeperError, ProgramError
 from keeper.core.fmt import format_amount, format_ts
@@ -27,7 +28,7 @@ class PlanError(KeeperError):
 
 @dataclass(frozen=True)
 class Plan:
-    action: str
+    action: ActionKind
     market_index: int
     authority: Pubkey
     instructions: tuple[Instruction, ...]
@@ -38,7 +39,7 @@ class Plan:
     creates: tuple[str, ...] = ()
 
     def describe(self, decimals: int) -> str:
-        parts = [f"{self.action} on market {self.market_index}"]
+        parts = [f"{self.action.text} on market {self.market_index}"]
         for key, value in self.figures.items():
             if key.endswith("_at"):
                 shown = format_ts(value)

@@ -18,6 +18,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from keeper.core.errors import ConfigError
+from keeper.core.ifmath import SPOT_UTILIZATION_PRECISION
 from keeper.core.programs import DRIFT_MAINNET_PROGRAM_ID
 from keeper.data import bundled_path
 
@@ -160,7 +161,11 @@ def profile_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) 
         changes["idl_path"] = path
     if "withdraw_utilization_limit" in data:
         limit = data["withdraw_utilization_limit"]
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 1_000_000:
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 0 <= limit <= SPOT_UTILIZATION_PRECISION
+        ):
             raise ConfigError(
                 "profile.withdraw_utilization_limit must be an integer in [0, 1_000_000] "
                 "(1_000_000 = 100%)"

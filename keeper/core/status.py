@@ -7,11 +7,11 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath
+from keeper.core import ifmath, rules
 from keeper.core.fmt import camel_case
 from keeper.core.profile import ProgramProfile
-from keeper.core.snapshot import MarketSnapshot
-from keeper.core.views import InsuranceFundStake
+from keeper.core.snapshot import MarketSnapshot, Snapshot
+from keeper.core.views import InsuranceFundStake, State
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class MarketStatus:
     utilization_twap: int
     withdraw_utilization_limit: int
     withdrawals_open: bool
+    #: why withdrawals are closed market-wide (rules.withdraw_blockers), in program order
+    withdraw_blockers: tuple[str, ...]
     settle_enabled: bool
     next_settle_ts: int
     unstaking_period_seconds: int
@@ -48,6 +50,8 @@ class StakeStatus:
     request_ts: int
     matures_ts: int
     withdrawable: bool
+    #: every reason the program would refuse a withdraw now, in its order (empty = open)
+    withdraw_blockers: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
         doc = {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
@@ -55,10 +59,13 @@ class StakeStatus:
         return doc
 
 
-def market_status(snap: MarketSnapshot, now_ts: int, profile: ProgramProfile) -> MarketStatus:
+def market_status(
+    snap: MarketSnapshot, state: State, now_ts: int, profile: ProgramProfile
+) -> MarketStatus:
     market, fund = snap.market, snap.market.insurance_fund
     utilization = ifmath.market_utilization(market)
-    period = fund.revenue_settle_period_seconds
+    blockers = rules.withdraw_blockers(state, market, None, snap.if_vault_amount, now_ts, profile)
+    next_settle = rules.settle_opens_at(market)
     return MarketStatus(
         market_index=market.market_index,
         decimals=market.decimals,
@@ -71,33 +78,51 @@ def market_status(snap: MarketSnapshot, now_ts: int, profile: ProgramProfile) ->
         utilization=utilization,
         utilization_twap=market.utilization_twap,
         withdraw_utilization_limit=profile.withdraw_utilization_limit,
-        withdrawals_open=ifmath.withdraw_utilization_ok(market, profile.withdraw_utilization_limit),
-        settle_enabled=period > 0,
-        next_settle_ts=ifmath.next_settle_ts(fund.last_revenue_settle_ts, period)
-        if period > 0
-        else 0,
+        withdrawals_open=not blockers,
+        withdraw_blockers=tuple(b.reason for b in blockers),
+        settle_enabled=next_settle is not None,
+        next_settle_ts=next_settle or 0,
         unstaking_period_seconds=fund.unstaking_period_seconds,
     )
 
 
 def stake_status(
-    stake: InsuranceFundStake, snap: MarketSnapshot, now_ts: int, profile: ProgramProfile
+    stake: InsuranceFundStake,
+    snap: MarketSnapshot,
+    state: State,
+    now_ts: int,
+    profile: ProgramProfile,
 ) -> StakeStatus:
-    fund = snap.market.insurance_fund
-    shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
+    """A stake as its owner sees it: valued as the program's next touch rebases it, and
+    withdrawable exactly when the program would accept a withdraw (rules)."""
     pending = stake.last_withdraw_request_shares != 0
-    matures = stake.last_withdraw_request_ts + fund.unstaking_period_seconds if pending else 0
+    blockers = rules.withdraw_blockers(
+        state, snap.market, stake, snap.if_vault_amount, now_ts, profile
+    )
     return StakeStatus(
         authority=stake.authority,
         market_index=stake.market_index,
-        shares=shares,
-        value_amount=ifmath.shares_to_amount(shares, fund.total_shares, snap.if_vault_amount),
+        shares=ifmath.stake_shares(stake, snap.market),
+        value_amount=ifmath.stake_value(stake, snap.market, snap.if_vault_amount),
         cost_basis=stake.cost_basis,
         request_shares=stake.last_withdraw_request_shares,
         request_value=stake.last_withdraw_request_value,
         request_ts=stake.last_withdraw_request_ts if pending else 0,
-        matures_ts=matures,
-        withdrawable=pending
-        and now_ts >= matures
-        and ifmath.withdraw_utilization_ok(snap.market, profile.withdraw_utilization_limit),
+        matures_ts=rules.withdraw_opens_at(stake, snap.market) if pending else 0,
+        withdrawable=pending and not blockers,
+        withdraw_blockers=tuple(b.reason for b in blockers),
     )
+
+
+def snapshot_status(
+    snap: Snapshot, profile: ProgramProfile
+) -> tuple[list[MarketStatus], list[StakeStatus]]:
+    """Every market and every stake (of a market read) of a snapshot, at its clock."""
+    markets = [market_status(m, snap.state, snap.now_ts, profile) for m in snap.markets]
+    by_index = {m.market_index: m for m in snap.markets}
+    stakes = [
+        stake_status(s, by_index[s.market_index], snap.state, snap.now_ts, profile)
+        for s in snap.stakes
+        if s.market_index in by_index
+    ]
+    return markets, stakes

@@ -229,7 +229,7 @@ def check_stake(
         )
     # Guaranteed: every stake change moves the market's user shares by the same count,
     # and floor(s ÷ d) summed over stakes ≤ floor(U ÷ d) under the lazy rebase.
-    shares = ifmath.effective_stake_shares(stake.if_shares, stake.if_base, fund.shares_base)
+    shares = ifmath.stake_shares(stake, snap.market)
     if shares > fund.user_shares:
         out.append(
             _err(
@@ -292,11 +292,8 @@ def check_snapshot(snapshot: Snapshot, addresses: DriftAddresses) -> list[Findin
         snap = by_index.get(stake.market_index)
         out += check_stake(stake, snap, addresses)
         if snap is not None:
-            totals[stake.market_index] = totals.get(
-                stake.market_index, 0
-            ) + ifmath.effective_stake_shares(
-                stake.if_shares, stake.if_base, snap.market.insurance_fund.shares_base
-            )
+            shares = ifmath.stake_shares(stake, snap.market)
+            totals[stake.market_index] = totals.get(stake.market_index, 0) + shares
     # Guaranteed as for one stake: the stakes of a market never hold more than its users.
     for idx, total in totals.items():
         user_shares = by_index[idx].market.insurance_fund.user_shares

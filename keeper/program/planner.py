@@ -14,7 +14,8 @@ from typing import Any
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath
+from keeper.core import ifmath, rules
+from keeper.core.actions import ActionKind
 from keeper.core.addresses import associated_token_address
 from keeper.core.effects import Effect, IfAccounts, predict
 from keeper.core.errors import ErrorTable
@@ -138,7 +139,7 @@ class Planner:
         assert effect.stake is not None and accounts.stake is not None
         minted = effect.stake.if_shares - accounts.stake.if_shares
         return Plan(
-            "stake",
+            ActionKind.STAKE,
             market_index,
             authority,
             tuple(ixs),
@@ -150,33 +151,63 @@ class Planner:
     def unstake(
         self, snap: Snapshot, authority: Pubkey, market_index: int, amount: int | None
     ) -> Plan:
-        """Request an unstake of `amount` tokens, or of every share when `amount` is None."""
+        """Request an unstake of `amount` tokens, or of every share when `amount` is None.
+
+        A stake whose base lags its market's cannot request until it is rebased, and
+        with no request pending only an add rebases it: the plan then adds one base
+        unit first, in the same transaction (the program's "next touch").
+        """
         m = self._market(snap, market_index)
         stake = self._stake(snap, authority, market_index)
-        fund = m.market.insurance_fund
+        keys = MarketKeys.from_market(m.market)
+        accounts = self._accounts(snap, m, authority)
+        ixs: list[Instruction] = []
+        touch: Effect | None = None
+        figures: dict[str, int] = {}
+        if rules.needs_rebase_touch(stake, m.market):
+            touch_amount = rules.REBASE_TOUCH_AMOUNT
+            wallet = self._funded_wallet(
+                snap, m, authority, touch_amount, "add to rebase the stake"
+            )
+            accounts = dataclasses.replace(accounts, user_token=wallet)
+            touch = self._predict(
+                "addInsuranceFundStake",
+                accounts,
+                {"marketIndex": market_index, "amount": touch_amount},
+                snap.now_ts,
+            )
+            ixs.append(
+                self.builders.add_insurance_fund_stake(
+                    keys, touch_amount, authority, wallet.address
+                )
+            )
+            accounts = touch.accounts_after(accounts)
+            figures["rebase_add_amount"] = touch_amount
+        assert accounts.stake is not None and accounts.if_vault is not None
+        fund = accounts.market.insurance_fund
         if amount is None:
-            shares = stake.if_shares if stake.if_base == fund.shares_base else 0
-            amount = ifmath.amount_for_shares(shares, fund.total_shares, m.if_vault_amount)
+            shares = ifmath.stake_shares(accounts.stake, accounts.market)
+            amount = ifmath.amount_for_shares(shares, fund.total_shares, accounts.if_vault.amount)
         if amount <= 0:
             raise PlanError("the amount to unstake must be greater than zero")
         effect = self._predict(
             "requestRemoveInsuranceFundStake",
-            self._accounts(snap, m, authority),
+            accounts,
             {"marketIndex": market_index, "amount": amount},
             snap.now_ts,
         )
         assert effect.stake is not None
-        ix = self.builders.request_remove_insurance_fund_stake(
-            MarketKeys.from_market(m.market), amount, authority
-        )
+        ixs.append(self.builders.request_remove_insurance_fund_stake(keys, amount, authority))
         figures = {
             "amount": amount,
             "shares_requested": effect.stake.last_withdraw_request_shares,
             "value_frozen": effect.stake.last_withdraw_request_value,
-            "withdrawable_at": effect.stake.last_withdraw_request_ts
-            + fund.unstaking_period_seconds,
+            "withdrawable_at": rules.withdraw_opens_at(effect.stake, accounts.market),
+            **figures,
         }
-        return Plan("unstake request", market_index, authority, (ix,), effect, figures)
+        if touch is not None:
+            effect = touch.then(effect)
+        return Plan(ActionKind.REQUEST, market_index, authority, tuple(ixs), effect, figures)
 
     def cancel(self, snap: Snapshot, authority: Pubkey, market_index: int) -> Plan:
         m = self._market(snap, market_index)
@@ -193,7 +224,7 @@ class Planner:
         )
         lost = stake.if_shares - effect.stake.if_shares
         return Plan(
-            "cancel request", market_index, authority, (ix,), effect, {"shares_forfeited": lost}
+            ActionKind.CANCEL, market_index, authority, (ix,), effect, {"shares_forfeited": lost}
         )
 
     def withdraw(self, snap: Snapshot, authority: Pubkey, market_index: int) -> Plan:
@@ -210,7 +241,7 @@ class Planner:
         ix = self.builders.remove_insurance_fund_stake(
             MarketKeys.from_market(m.market), authority, wallet.address
         )
-        return Plan("withdraw", market_index, authority, (ix,), effect, {"amount": paid})
+        return Plan(ActionKind.WITHDRAW, market_index, authority, (ix,), effect, {"amount": paid})
 
     def settle(self, snap: Snapshot, payer: Pubkey, market_index: int) -> Plan:
         m = self._market(snap, market_index)
@@ -222,7 +253,7 @@ class Planner:
         )
         moved = sum(t.amount for t in effect.transfers)
         ix = self.builders.settle_revenue_to_insurance_fund(MarketKeys.from_market(m.market))
-        return Plan("settle", market_index, payer, (ix,), effect, {"amount": moved})
+        return Plan(ActionKind.SETTLE, market_index, payer, (ix,), effect, {"amount": moved})
 
     def deposit_revenue(
         self, snap: Snapshot, authority: Pubkey, market_index: int, amount: int
@@ -243,5 +274,5 @@ class Planner:
             keys, amount, authority, wallet.address
         )
         return Plan(
-            "revenue pool deposit", market_index, authority, (ix,), effect, {"amount": amount}
+            ActionKind.DEPOSIT_REVENUE, market_index, authority, (ix,), effect, {"amount": amount}
         )
