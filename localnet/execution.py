@@ -45,7 +45,7 @@ from solders.transaction_status import (
     TransactionErrorType,
 )
 
-from keeper.core import COMPUTE_BUDGET_PROGRAM_ID, SYSTEM_PROGRAM_ID
+from keeper.core import COMPUTE_BUDGET_PROGRAM_ID, MICRO_LAMPORTS_PER_LAMPORT, SYSTEM_PROGRAM_ID
 from localnet.model import (
     AccountWrite,
     InstructionContext,
@@ -73,7 +73,7 @@ class ComputeBudget:
 
     @property
     def priority_fee(self) -> int:
-        return -(-self.unit_limit * self.unit_price_micro_lamports // 1_000_000)
+        return -(-self.unit_limit * self.unit_price_micro_lamports // MICRO_LAMPORTS_PER_LAMPORT)
 
 
 def compute_budget(program_ids: Sequence[Pubkey], datas: Sequence[bytes]) -> ComputeBudget:

@@ -17,12 +17,11 @@ from solders.sysvar import CLOCK
 from keeper.cluster.transport import MAX_ACCOUNTS_PER_CALL, AccountSource
 from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import DecodeError, RpcError
+from keeper.core.programs import SYSVAR_PROGRAM_ID
 from keeper.core.snapshot import Snapshot, build_snapshot
 from keeper.core.spl_token import decode_token_account
 from keeper.core.views import RawAccount
 from keeper.program.codec import AccountCodec
-
-SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,11 @@ def clock_account(clock: ClusterClock, epoch_start_timestamp: int = 0) -> RawAcc
         + clock.epoch.to_bytes(8, "little")  # leader schedule epoch
         + clock.unix_timestamp.to_bytes(8, "little", signed=True)
     )
-    return RawAccount(CLOCK, SYSVAR_OWNER, 1_169_280, data)
+    return RawAccount(CLOCK, SYSVAR_PROGRAM_ID, 1_169_280, data)
 
 
 def decode_clock(acc: RawAccount) -> ClusterClock:
-    if acc.address != CLOCK or acc.owner != SYSVAR_OWNER or len(acc.data) != 40:
+    if acc.address != CLOCK or acc.owner != SYSVAR_PROGRAM_ID or len(acc.data) != 40:
         raise RpcError("the Clock sysvar returned by the cluster is malformed")
     data = acc.data
     return ClusterClock(

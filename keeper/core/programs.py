@@ -16,6 +16,11 @@ ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH
 COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 SYSVAR_RENT_ID = Pubkey.from_string("SysvarRent111111111111111111111111111111111")
+#: The owner of every sysvar account (the Clock among them).
+SYSVAR_PROGRAM_ID = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+
+#: A compute-unit price is in micro-lamports per unit.
+MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
 
 #: Both token programs the Insurance Fund's vaults and wallets may belong to.
 TOKEN_PROGRAM_IDS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
