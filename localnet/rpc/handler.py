@@ -12,6 +12,7 @@ from functools import partial
 from localnet.cluster import Cluster
 from localnet.rpc import (
     accounts,
+    blocks,
     chain,
     cheatcodes,
     fees,
@@ -26,6 +27,7 @@ _STANDARD: tuple[dict[str, ClusterMethod], ...] = (
     accounts.METHODS,
     tokens.METHODS,
     chain.METHODS,
+    blocks.METHODS,
     node.METHODS,
     fees.METHODS,
     transactions.METHODS,

@@ -15,6 +15,7 @@ from solders.message import MessageV0
 from localnet.cluster import EpochInfo, TokenBalance, TxRecord
 from localnet.encoding import b58encode, token_amount_json
 from localnet.execution import ExecutionResult
+from localnet.ledger import Ledger
 from localnet.rpc.node import API_VERSION
 from localnet.txerrors import transaction_error_json
 
@@ -39,18 +40,18 @@ def epoch_json(info: EpochInfo) -> dict[str, Any]:
     }
 
 
-def status_json(record: TxRecord) -> dict[str, Any]:
+def status_json(record: TxRecord, ledger: Ledger) -> dict[str, Any]:
     err = transaction_error_json(record.err)
     return {
         "slot": record.slot,
-        "confirmations": None,
+        "confirmations": ledger.confirmations(record.slot),
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
-        "confirmationStatus": "finalized",
+        "confirmationStatus": ledger.status_of(record.slot),
     }
 
 
-def signature_info_json(record: TxRecord) -> dict[str, Any]:
+def signature_info_json(record: TxRecord, ledger: Ledger) -> dict[str, Any]:
     """One entry of getSignaturesForAddress."""
     return {
         "signature": str(record.signature),
@@ -58,7 +59,7 @@ def signature_info_json(record: TxRecord) -> dict[str, Any]:
         "err": transaction_error_json(record.err),
         "memo": None,
         "blockTime": record.block_time,
-        "confirmationStatus": "finalized",
+        "confirmationStatus": ledger.status_of(record.slot),
     }
 
 
@@ -87,10 +88,12 @@ def _token_balance_json(b: TokenBalance) -> dict[str, Any]:
     }
 
 
-def meta_json(record: TxRecord) -> dict[str, Any]:
+def meta_json(record: TxRecord, *, parsed: bool = False) -> dict[str, Any]:
+    """A transaction's status meta; `parsed` (jsonParsed) leaves out loadedAddresses,
+    which the account keys then show with their source."""
     result = record.result
     err = transaction_error_json(result.err)
-    return {
+    meta = {
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
         "fee": result.fee,
@@ -107,6 +110,24 @@ def meta_json(record: TxRecord) -> dict[str, Any]:
         },
         "computeUnitsConsumed": result.compute_units,
     }
+    if parsed:
+        del meta["loadedAddresses"]
+    return meta
+
+
+def account_keys_json(record: TxRecord) -> list[dict[str, Any]]:
+    """The jsonParsed account keys: static ones, then those a lookup table loaded."""
+    loaded = record.loaded
+    n_static = len(record.transaction.message.account_keys)
+    return [
+        {
+            "pubkey": str(k),
+            "writable": loaded.writable[i],
+            "signer": loaded.signer[i],
+            "source": "transaction" if i < n_static else "lookupTable",
+        }
+        for i, k in enumerate(loaded.keys)
+    ]
 
 
 def transaction_json(record: TxRecord, encoding: str) -> Any:
@@ -122,15 +143,7 @@ def transaction_json(record: TxRecord, encoding: str) -> Any:
     if encoding == "jsonParsed":
         loaded = record.loaded
         message = {
-            "accountKeys": [
-                {
-                    "pubkey": str(k),
-                    "writable": loaded.writable[i],
-                    "signer": loaded.signer[i],
-                    "source": "transaction" if i < len(static) else "lookupTable",
-                }
-                for i, k in enumerate(loaded.keys)
-            ],
+            "accountKeys": account_keys_json(record),
             "recentBlockhash": str(msg.recent_blockhash),
             "instructions": [
                 {
