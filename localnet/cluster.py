@@ -261,6 +261,7 @@ class Cluster:
             if self.executor.get(program) is None:
                 continue
             self.svm.set_account(mint, Account(self.minimum_balance(len(data)), data, program))
+            self._index(mint, self.executor.get(mint))
 
     # -- programs -------------------------------------------------------------------
 

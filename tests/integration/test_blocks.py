@@ -20,7 +20,9 @@ async def _landed_transfer(localnet: Localnet) -> tuple[int, str]:
     """A transfer in a block of its own; returns (slot, signature)."""
     await localnet.cheat("localnet_timeTravel", [{"slots": 1}])
     alice = await localnet.funded(1_000_000_000)
-    ix = transfer(TransferParams(from_pubkey=alice.pubkey(), to_pubkey=Keypair().pubkey(), lamports=5))
+    ix = transfer(
+        TransferParams(from_pubkey=alice.pubkey(), to_pubkey=Keypair().pubkey(), lamports=5)
+    )
     sig = await localnet.send(await localnet.tx([ix], alice))
     status = (await localnet.client.get_signature_statuses([sig])).value[0]
     assert status is not None

@@ -19,7 +19,9 @@ def _call(handler: RpcHandler, method: str, *params: Any) -> dict[str, Any]:
 
 
 def _lagging(**extra: Any) -> tuple[Cluster, RpcHandler]:
-    cluster = Cluster(ClusterConfig(manual_slots=True, confirmed_depth=1, finalized_depth=31, **extra))
+    cluster = Cluster(
+        ClusterConfig(manual_slots=True, confirmed_depth=1, finalized_depth=31, **extra)
+    )
     return cluster, RpcHandler(cluster)
 
 
