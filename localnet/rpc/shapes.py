@@ -17,6 +17,7 @@ from localnet.encoding import b58encode, token_amount_json
 from localnet.execution import ExecutionResult
 from localnet.ledger import Ledger
 from localnet.rpc.node import API_VERSION
+from localnet.rpc.parsed import parsed_instruction
 from localnet.txerrors import transaction_error_json
 
 
@@ -99,7 +100,7 @@ def meta_json(record: TxRecord, *, parsed: bool = False) -> dict[str, Any]:
         "fee": result.fee,
         "preBalances": [a.lamports if a else 0 for a in result.pre],
         "postBalances": [a.lamports if a else 0 for a in result.post],
-        "innerInstructions": [],
+        "innerInstructions": inner_instructions_json(record, parsed=parsed),
         "logMessages": list(result.logs),
         "preTokenBalances": [_token_balance_json(b) for b in record.pre_token_balances],
         "postTokenBalances": [_token_balance_json(b) for b in record.post_token_balances],
@@ -110,9 +111,44 @@ def meta_json(record: TxRecord, *, parsed: bool = False) -> dict[str, Any]:
         },
         "computeUnitsConsumed": result.compute_units,
     }
+    if result.return_data is not None:
+        program, data = result.return_data
+        meta["returnData"] = {
+            "programId": str(program),
+            "data": [base64.b64encode(data).decode(), "base64"],
+        }
     if parsed:
         del meta["loadedAddresses"]
     return meta
+
+
+def inner_instructions_json(record: TxRecord, *, parsed: bool) -> list[dict[str, Any]]:
+    """The CPIs each outer instruction made, compiled (json) or parsed (jsonParsed)."""
+    keys = record.loaded.keys
+    shown = []
+    for index, calls in record.result.inner:
+        if parsed:
+            instructions = [
+                parsed_instruction(
+                    str(keys[c.program_id_index]),
+                    [str(keys[a]) for a in c.accounts],
+                    c.data,
+                    c.stack_height,
+                )
+                for c in calls
+            ]
+        else:
+            instructions = [
+                {
+                    "programIdIndex": c.program_id_index,
+                    "accounts": list(c.accounts),
+                    "data": b58encode(c.data),
+                    "stackHeight": c.stack_height,
+                }
+                for c in calls
+            ]
+        shown.append({"index": index, "instructions": instructions})
+    return shown
 
 
 def account_keys_json(record: TxRecord) -> list[dict[str, Any]]:
@@ -146,12 +182,12 @@ def transaction_json(record: TxRecord, encoding: str) -> Any:
             "accountKeys": account_keys_json(record),
             "recentBlockhash": str(msg.recent_blockhash),
             "instructions": [
-                {
-                    "programId": str(loaded.keys[ix.program_id_index]),
-                    "accounts": [str(loaded.keys[a]) for a in bytes(ix.accounts)],
-                    "data": b58encode(bytes(ix.data)),
-                    "stackHeight": None,
-                }
+                parsed_instruction(
+                    str(loaded.keys[ix.program_id_index]),
+                    [str(loaded.keys[a]) for a in bytes(ix.accounts)],
+                    bytes(ix.data),
+                    None,
+                )
                 for ix in msg.instructions
             ],
         }

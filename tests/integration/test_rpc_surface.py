@@ -21,7 +21,7 @@ from solders.pubkey import Pubkey
 from solders.rpc import responses as r
 from solders.system_program import TransferParams, transfer
 from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
-from spl.token.instructions import ApproveParams, approve
+from spl.token.instructions import ApproveParams, approve, create_associated_token_account
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -180,3 +180,28 @@ async def test_program_accounts_see_the_whole_bank(localnet: Localnet) -> None:
     )
     value = mints["result"]["value"]
     assert str(WRAPPED_SOL_MINT) in {a["pubkey"] for a in value}
+
+
+async def test_transaction_meta_inner_instructions_and_parsed(localnet: Localnet) -> None:
+    """Creating an associated token account makes CPIs; jsonParsed names the instructions."""
+    c = localnet.client
+    alice = await localnet.funded()
+    mint = await create_mint(localnet, alice)
+    pay = transfer(
+        TransferParams(from_pubkey=alice.pubkey(), to_pubkey=Keypair().pubkey(), lamports=3)
+    )
+    ata_ix = create_associated_token_account(alice.pubkey(), alice.pubkey(), mint)
+    sig = await localnet.send(await localnet.tx([pay, ata_ix], alice))
+    plain = (await c.get_transaction(sig, max_supported_transaction_version=0)).value
+    assert plain is not None and plain.transaction.meta is not None
+    inner = plain.transaction.meta.inner_instructions
+    assert inner and inner[0].index == 1 and len(inner[0].instructions) >= 2
+    assert all(ix.stack_height == 2 for ix in inner[0].instructions)
+    parsed = (await c.get_transaction(sig, "jsonParsed", max_supported_transaction_version=0)).value
+    assert parsed is not None
+    first = parsed.transaction.transaction.message.instructions[0]
+    assert first.program == "system" and first.parsed["type"] == "transfer"
+    assert first.parsed["info"]["lamports"] == 3
+    second = parsed.transaction.transaction.message.instructions[1]
+    assert second.program == "spl-associated-token-account"
+    assert parsed.transaction.meta.inner_instructions
