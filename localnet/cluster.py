@@ -7,8 +7,11 @@ the RPC server calls it from the event loop, and the optional slot ticker is an 
 task on that same loop, so no locks are needed and every request sees one consistent
 bank.
 
-Commitment levels all see the same bank: a single node with no forks confirms and
-roots every block at once, so "processed", "confirmed" and "finalized" coincide.
+Every commitment level reads the same (newest) bank; what differs is which slots and
+transactions count as confirmed and finalized, which `localnet.ledger.Ledger` tracks
+with a test validator's lag (none in manual-slot mode). Every account of the bank is
+indexed by owner (`localnet.ledger` has no accounts: LiteSVM cannot list them, so the
+cluster records every write), which is what getProgramAccounts scans.
 """
 
 from __future__ import annotations
@@ -51,12 +54,56 @@ from keeper.core import (
     decode_token_account,
 )
 from localnet.execution import SPONSOR, ExecutionResult, Executor, LoadedMessage
+from localnet.ledger import (
+    TEST_VALIDATOR_CONFIRMED_DEPTH,
+    TEST_VALIDATOR_FINALIZED_DEPTH,
+    Ledger,
+)
 from localnet.model import ProgramModel
 from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 _ALT_META_SIZE = 56
 _FAUCET_LAMPORTS = 10**18
+#: The stake a test validator's bootstrap node gets: the only, so all, stake.
+VALIDATOR_STAKE_LAMPORTS = 500_000_000_000
+NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+NATIVE_MINT_2022 = Pubkey.from_string("9pan9bMn5HatX4EJdBwg9VgCa7Uz5HL8N1m5D3NdXejP")
+#: Accounts LiteSVM makes by itself (programs, sysvars): probed once for the owner index.
+_BUILTIN_ADDRESSES = tuple(
+    Pubkey.from_string(a)
+    for a in (
+        "11111111111111111111111111111111",
+        "Vote111111111111111111111111111111111111111",
+        "Stake11111111111111111111111111111111111111",
+        "Config1111111111111111111111111111111111111",
+        "ComputeBudget111111111111111111111111111111",
+        "AddressLookupTab1e1111111111111111111111111",
+        "BPFLoader2111111111111111111111111111111111",
+        "BPFLoaderUpgradeab1e11111111111111111111111",
+        "BPFLoader1111111111111111111111111111111111",
+        "LoaderV411111111111111111111111111111111111",
+        "KeccakSecp256k11111111111111111111111111111",
+        "Ed25519SigVerify111111111111111111111111111",
+        "Secp256r1SigVerify1111111111111111111111111",
+        "ZkE1Gama1Proof11111111111111111111111111111",
+        "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+        "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
+        "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
+        "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo",
+        "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
+        "SysvarC1ock11111111111111111111111111111111",
+        "SysvarRent111111111111111111111111111111111",
+        "SysvarS1otHashes111111111111111111111111111",
+        "SysvarStakeHistory1111111111111111111111111",
+        "SysvarEpochSchedu1e111111111111111111111111",
+        "SysvarRecentB1ockHashes11111111111111111111",
+        "SysvarFees111111111111111111111111111111111",
+        "SysvarS1otHistory11111111111111111111111111",
+        "SysvarEpochRewards1111111111111111111111111",
+        "SysvarLastRestartS1ot1111111111111111111111",
+    )
+)
 
 
 class ClusterError(Exception):
@@ -77,6 +124,21 @@ class ClusterConfig:
     history_capacity: int = 200_000
     #: Seeds the genesis hash, faucet key and blockhashes; same seed, same cluster.
     seed: bytes = b"drift-if-localnet"
+    #: Slots between processed and confirmed / finalized; None = a test validator's (1 and
+    #: 31) when slots tick, 0 with manual slots (a landed transaction is final at once).
+    confirmed_depth: int | None = None
+    finalized_depth: int | None = None
+
+    def depths(self) -> tuple[int, int]:
+        """(confirmed, finalized) depths with the defaults resolved."""
+        ticking = not self.manual_slots
+        confirmed = self.confirmed_depth
+        if confirmed is None:
+            confirmed = TEST_VALIDATOR_CONFIRMED_DEPTH if ticking else 0
+        finalized = self.finalized_depth
+        if finalized is None:
+            finalized = max(confirmed, TEST_VALIDATOR_FINALIZED_DEPTH if ticking else 0)
+        return confirmed, finalized
 
 
 @dataclass(frozen=True)
@@ -160,6 +222,11 @@ class Cluster:
         self.executor = Executor(self.svm, cfg.lamports_per_signature)
         self.genesis_hash = Hash(hashlib.sha256(cfg.seed + b"/genesis").digest())
         self.faucet = Keypair.from_seed(hashlib.sha256(cfg.seed + b"/faucet").digest())
+        #: The node's vote account (the identity is the faucet key, as the RPC tells).
+        self.vote_account = Keypair.from_seed(hashlib.sha256(cfg.seed + b"/vote").digest())
+        self.ledger = Ledger(*cfg.depths())
+        #: Where the node's services listen, once a server has bound them (getClusterNodes).
+        self.advertised: dict[str, str] = {}
         start_ms = (
             cfg.genesis_unix_ms if cfg.genesis_unix_ms is not None else int(time.time() * 1000)
         )
@@ -167,6 +234,8 @@ class Cluster:
         self.blockhashes = BlockhashRegistry(self.genesis_hash, 0, MAX_PROCESSING_AGE)
         self._history: OrderedDict[Signature, TxRecord] = OrderedDict()
         self._known: set[Pubkey] = set()
+        self._by_owner: dict[Pubkey, dict[Pubkey, None]] = {}
+        self._owner_of: dict[Pubkey, Pubkey] = {}
         self._listeners: list[ClusterListener] = []
         self._programs: dict[Pubkey, Path] = {}
         self.transaction_count = 0
@@ -177,6 +246,22 @@ class Cluster:
             self.faucet.pubkey(), Account(_FAUCET_LAMPORTS, b"", SYSTEM_PROGRAM_ID)
         )
         self._sync_sysvars()
+        self._install_native_mints()
+        for address in (*_BUILTIN_ADDRESSES, self.faucet.pubkey()):
+            self._index(address, self.executor.get(address))
+        self.ledger.on_slot(self.slot, self.timeline.now.unix_ms, 0)
+
+    def _install_native_mints(self) -> None:
+        """The wrapped-SOL mints a validator's genesis has (decimals 9, no authority)."""
+        data = bytes(4 + 32 + 8) + bytes([9, 1]) + bytes(4 + 32)
+        for mint, program in (
+            (NATIVE_MINT, SPL_TOKEN_PROGRAM_ID),
+            (NATIVE_MINT_2022, TOKEN_2022_PROGRAM_ID),
+        ):
+            if self.executor.get(program) is None:
+                continue
+            self.svm.set_account(mint, Account(self.minimum_balance(len(data)), data, program))
+            self._index(mint, self.executor.get(mint))
 
     # -- programs -------------------------------------------------------------------
 
@@ -188,6 +273,7 @@ class Cluster:
             raise ClusterError(f"program binary {path} does not exist")
         self.svm.add_program_from_file(program_id, path)
         self._programs[program_id] = path
+        self._index(program_id, self.executor.get(program_id))
 
     def register_model(self, model: ProgramModel) -> None:
         """Serve a program id with a Python model (unless the real binary is loaded)."""
@@ -223,6 +309,11 @@ class Cluster:
         return self.timeline.now.slot
 
     @property
+    def total_stake(self) -> int:
+        """The node's (synthetic) activated stake: all of the cluster's stake."""
+        return VALIDATOR_STAKE_LAMPORTS
+
+    @property
     def unix_timestamp(self) -> int:
         return self.timeline.now.unix_timestamp
 
@@ -233,12 +324,14 @@ class Cluster:
         ms = self.timeline.unix_ms_at(slot)
         return None if ms is None else ms // 1000
 
-    def epoch_info(self) -> EpochInfo:
+    def epoch_info(self, slot: int | None = None) -> EpochInfo:
+        """Epoch facts at `slot` (default: the bank's slot); the counts are the bank's."""
+        slot = self.slot if slot is None else slot
         schedule = self.svm.get_epoch_schedule()
-        epoch, index = schedule.get_epoch_and_slot_index(self.slot)
+        epoch, index = schedule.get_epoch_and_slot_index(slot)
         return EpochInfo(
-            absolute_slot=self.slot,
-            block_height=self.block_height,
+            absolute_slot=slot,
+            block_height=slot,
             epoch=epoch,
             slot_index=index,
             slots_in_epoch=schedule.get_slots_in_epoch(epoch),
@@ -275,6 +368,7 @@ class Cluster:
         # Durable nonces derive from LiteSVM's own blockhash; move it with the slots.
         self.svm.expire_blockhash()
         self._sync_sysvars()
+        self.ledger.on_slot(self.slot, self.timeline.now.unix_ms, self.transaction_count)
         for listener in list(self._listeners):
             listener.on_slot(self.slot, parent)
 
@@ -409,12 +503,39 @@ class Cluster:
         return iter(list(self._known))
 
     def accounts_owned_by(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
+        """Every account of the bank that `owner` owns, by address (the owner index)."""
         found = []
-        for address in sorted(self._known, key=bytes):
+        for address in sorted(self._by_owner.get(owner, ()), key=bytes):
             acc = self.executor.get(address)
             if acc is not None and acc.owner == owner:
                 found.append((address, acc))
         return found
+
+    def all_accounts(self) -> Iterator[tuple[Pubkey, Account]]:
+        """Every account of the bank (for getSupply and getLargestAccounts)."""
+        for owned in list(self._by_owner.values()):
+            for address in list(owned):
+                acc = self.executor.get(address)
+                if acc is not None:
+                    yield address, acc
+
+    def _index(self, address: Pubkey, account: Account | None) -> None:
+        """Keep the owner index in step with one account write."""
+        if address == SPONSOR:
+            return
+        old = self._owner_of.get(address)
+        new = account.owner if account is not None else None
+        if old == new:
+            return
+        if old is not None:
+            owned = self._by_owner[old]
+            owned.pop(address, None)
+            if not owned:
+                del self._by_owner[old]
+            del self._owner_of[address]
+        if new is not None:
+            self._by_owner.setdefault(new, {})[address] = None
+            self._owner_of[address] = new
 
     def minimum_balance(self, data_len: int) -> int:
         return self.svm.minimum_balance_for_rent_exemption(data_len)
@@ -425,6 +546,7 @@ class Cluster:
         self.svm.set_account(address, account)
         self._known.add(address)
         after = self.executor.get(address)
+        self._index(address, after)
         if before != after:
             self._notify_accounts([(address, after)])
 
@@ -594,11 +716,15 @@ class Cluster:
             self._token_balances(loaded, result.post),
         )
         self._history[signature] = record
+        self.ledger.record(record.slot, signature)
         while len(self._history) > self.config.history_capacity:
-            self._history.popitem(last=False)
+            _, dropped = self._history.popitem(last=False)
+            self.ledger.forget_through(dropped.slot)
         self.transaction_count += 1
         self._known.update(loaded.keys)
         self._known.discard(SPONSOR)
+        for k, post in zip(loaded.keys, result.post, strict=True):
+            self._index(k, post)
         changed = [
             (k, post)
             for k, pre, post in zip(loaded.keys, result.pre, result.post, strict=True)

@@ -119,6 +119,16 @@ class LoadedMessage:
 
 
 @dataclass(frozen=True)
+class InnerCall:
+    """An instruction a program invoked (CPI), by index into the transaction's keys."""
+
+    program_id_index: int
+    accounts: bytes
+    data: bytes
+    stack_height: int
+
+
+@dataclass(frozen=True)
 class ExecutionResult:
     """What executing (or simulating) a transaction did."""
 
@@ -130,6 +140,40 @@ class ExecutionResult:
     fee: int = 0
     pre: tuple[Account | None, ...] = field(default=(), repr=False)
     post: tuple[Account | None, ...] = field(default=(), repr=False)
+    #: (outer instruction index, the calls it made), for outer instructions that made any.
+    inner: tuple[tuple[int, tuple[InnerCall, ...]], ...] = field(default=(), repr=False)
+    #: (program id, data) of the last return data set, if any.
+    return_data: tuple[Pubkey, bytes] | None = field(default=None, repr=False)
+
+
+def _inner_calls(meta: TransactionMetadata) -> tuple[tuple[int, tuple[InnerCall, ...]], ...]:
+    """LiteSVM's inner instructions, keyed by the outer instruction that made them."""
+    found = []
+    for index, calls in enumerate(meta.inner_instructions()):
+        if calls:
+            found.append(
+                (
+                    index,
+                    tuple(
+                        InnerCall(
+                            ix.program_id_index,
+                            bytes(ix.accounts),
+                            bytes(ix.data),
+                            c.stack_height(),  # type: ignore[attr-defined]  # not in the stubs
+                        )
+                        for c in calls
+                        for ix in (c.instruction(),)
+                    ),
+                )
+            )
+    return tuple(found)
+
+
+def _return_data(meta: TransactionMetadata) -> tuple[Pubkey, bytes] | None:
+    data = meta.return_data()  # type: ignore[attr-defined]  # missing from solders' stubs
+    if not bytes(data.data):
+        return None
+    return data.program_id, bytes(data.data)
 
 
 class _InstructionFailed(Exception):
@@ -255,7 +299,15 @@ class Executor:
                 self.put(loaded.fee_payer, _with_lamports(charged, charged.lamports - priority))
         post = tuple(self.get(k) for k in loaded.keys)
         return ExecutionResult(
-            err, True, tuple(meta.logs()), meta.compute_units_consumed(), fee, pre, post
+            err,
+            True,
+            tuple(meta.logs()),
+            meta.compute_units_consumed(),
+            fee,
+            pre,
+            post,
+            _inner_calls(meta),
+            _return_data(meta),
         )
 
     # -- instruction by instruction, with models ------------------------------------

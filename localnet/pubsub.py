@@ -9,6 +9,7 @@ the bank.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Callable
@@ -38,6 +39,8 @@ from localnet.rpc import (
     parse_pubkey,
     parse_signature,
 )
+from localnet.rpc.blocks import block_json, block_records, transaction_encoding
+from localnet.timekeeping import blockhash_for_slot
 from localnet.txerrors import transaction_error_json
 
 Send = Callable[[str], None]
@@ -53,6 +56,8 @@ class Subscription:
     signature: Signature | None = None
     filters: list[AccountFilter] = field(default_factory=list)
     mentions: Pubkey | None = None
+    #: Slot of the newest block a block subscription was told about.
+    last_block: int = -1
 
 
 _UNSUBSCRIBE = {
@@ -62,7 +67,11 @@ _UNSUBSCRIBE = {
     "slotUnsubscribe": "slot",
     "rootUnsubscribe": "root",
     "logsUnsubscribe": "logs",
+    "blockUnsubscribe": "block",
+    "voteUnsubscribe": "vote",
+    "slotsUpdatesUnsubscribe": "slotsUpdates",
 }
+#: A jump of many slots notifies only the blocks with transactions and the newest one.
 
 
 class PubSub:
@@ -72,6 +81,7 @@ class PubSub:
         self.cluster = cluster
         self._ids = itertools.count(0)
         self._subs: dict[int, Subscription] = {}
+        self._root = cluster.ledger.finalized_slot
 
     # -- requests ------------------------------------------------------------------
 
@@ -131,6 +141,28 @@ class PubSub:
             return Subscription(new_id, "slot", send)
         if method == "rootSubscribe":
             return Subscription(new_id, "root", send)
+        if method == "voteSubscribe":
+            return Subscription(new_id, "vote", send)
+        if method == "slotsUpdatesSubscribe":
+            return Subscription(new_id, "slotsUpdates", send)
+        if method == "blockSubscribe":
+            selector = param(params, 0)
+            cfg = config_object(params, 1)
+            if commitment_of(cfg) in ("processed", "recent"):
+                raise RpcError(
+                    INVALID_PARAMS, "Invalid params: commitment processed is not supported"
+                )
+            transaction_encoding(cfg)
+            block_mentions: Pubkey | None = None
+            if isinstance(selector, dict) and "mentionsAccountOrProgram" in selector:
+                block_mentions = parse_pubkey(selector["mentionsAccountOrProgram"])
+            elif selector != "all":
+                raise RpcError(
+                    INVALID_PARAMS,
+                    'Invalid params: expected "all" or {"mentionsAccountOrProgram": pubkey}.',
+                )
+            tip = self._block_tip(cfg)
+            return Subscription(new_id, "block", send, cfg, mentions=block_mentions, last_block=tip)
         if method == "logsSubscribe":
             selector = param(params, 0)
             cfg = config_object(params, 1)
@@ -163,7 +195,7 @@ class PubSub:
         # subscribes after sending never waits forever.
         if sub.kind == "signature" and sub.signature is not None:
             record = self.cluster.transaction(sub.signature)
-            if record is not None:
+            if record is not None and self._reached(sub, record):
                 self._notify_signature(sub, record)
 
     def drop_connection(self, send: Send) -> None:
@@ -177,11 +209,97 @@ class PubSub:
     # -- cluster events -----------------------------------------------------------------
 
     def on_slot(self, slot: int, parent: int) -> None:
+        ledger = self.cluster.ledger
+        root = ledger.finalized_slot
+        new_root = root != self._root
+        self._root = root
         for sub in list(self._subs.values()):
             if sub.kind == "slot":
-                _notify(sub, "slotNotification", {"parent": parent, "root": slot, "slot": slot})
-            elif sub.kind == "root":
-                _notify(sub, "rootNotification", slot)
+                _notify(sub, "slotNotification", {"parent": parent, "root": root, "slot": slot})
+            elif sub.kind == "root" and new_root:
+                _notify(sub, "rootNotification", root)
+            elif sub.kind == "vote":
+                _notify(sub, "voteNotification", self._vote_json(slot))
+            elif sub.kind == "slotsUpdates":
+                for update in self._slot_updates(slot, parent, new_root):
+                    _notify(sub, "slotsUpdatesNotification", update)
+            elif sub.kind == "block":
+                self._notify_blocks(sub)
+            elif sub.kind == "signature" and sub.signature is not None:
+                record = self.cluster.transaction(sub.signature)
+                if record is not None and self._reached(sub, record):
+                    self._notify_signature(sub, record)
+
+    def _vote_json(self, slot: int) -> dict[str, Any]:
+        """The node's own vote for `slot` (synthetic: no vote transactions are made)."""
+        cluster = self.cluster
+        seed = bytes(cluster.genesis_hash) + b"vote" + slot.to_bytes(8, "little")
+        signature = Signature(hashlib.sha512(seed).digest())
+        return {
+            "votePubkey": str(cluster.vote_account.pubkey()),
+            "slots": [slot],
+            "hash": str(blockhash_for_slot(cluster.genesis_hash, slot)),
+            "timestamp": cluster.block_time(slot),
+            "signature": str(signature),
+        }
+
+    def _slot_updates(self, slot: int, parent: int, new_root: bool) -> list[dict[str, Any]]:
+        ledger = self.cluster.ledger
+        ms = self.cluster.timeline.now.unix_ms
+        count = len(ledger.signatures(parent))
+        failed = sum(1 for r in block_records(self.cluster, parent) if r.err is not None)
+        updates: list[dict[str, Any]] = [
+            {
+                "type": "frozen",
+                "slot": parent,
+                "timestamp": ms,
+                "stats": {
+                    "numTransactionEntries": count,
+                    "numSuccessfulTransactions": count - failed,
+                    "numFailedTransactions": failed,
+                    "maxTransactionsPerEntry": min(count, 1) if count else 0,
+                },
+            },
+            {"type": "firstShredReceived", "slot": slot, "timestamp": ms},
+            {"type": "createdBank", "slot": slot, "parent": parent, "timestamp": ms},
+            {"type": "completed", "slot": slot, "timestamp": ms},
+            {"type": "optimisticConfirmation", "slot": ledger.confirmed_slot, "timestamp": ms},
+        ]
+        if new_root:
+            updates.append({"type": "root", "slot": ledger.finalized_slot, "timestamp": ms})
+        return updates
+
+    def _block_tip(self, cfg: dict[str, Any]) -> int:
+        """The newest block to notify: complete (its slot is past) and at the commitment."""
+        ledger = self.cluster.ledger
+        return min(ledger.slot_at(commitment_of(cfg)), ledger.processed_slot - 1)
+
+    def _notify_blocks(self, sub: Subscription) -> None:
+        ledger = self.cluster.ledger
+        tip = self._block_tip(sub.config)
+        if tip <= sub.last_block:
+            return
+        slots = ledger.slots_with_transactions(sub.last_block + 1, tip)
+        if not slots or slots[-1] != tip:
+            slots.append(tip)
+        sub.last_block = tip
+        for slot in slots:
+            records = block_records(self.cluster, slot)
+            if sub.mentions is not None:
+                records = [r for r in records if sub.mentions in r.loaded.keys]
+                if not records:
+                    continue
+            try:
+                block: Any = block_json(self.cluster, slot, sub.config, records)
+                err: Any = None
+            except RpcError as exc:
+                block, err = None, exc.message
+            value = {"slot": slot, "block": block, "err": err}
+            _notify(sub, "blockNotification", {"context": {"slot": slot}, "value": value})
+
+    def _reached(self, sub: Subscription, record: TxRecord) -> bool:
+        """Whether a landed transaction is at the subscription's commitment yet."""
+        return record.slot <= self.cluster.ledger.slot_at(commitment_of(sub.config))
 
     def on_accounts(self, slot: int, changed: list[tuple[Pubkey, Account | None]]) -> None:
         if not self._subs:
@@ -208,7 +326,8 @@ class PubSub:
     def on_transaction(self, record: TxRecord) -> None:
         for sub in list(self._subs.values()):
             if sub.kind == "signature" and sub.signature == record.signature:
-                self._notify_signature(sub, record)
+                if self._reached(sub, record):
+                    self._notify_signature(sub, record)
             elif sub.kind == "logs" and (
                 sub.mentions is None or sub.mentions in record.loaded.keys
             ):

@@ -148,6 +148,9 @@ class LocalnetServer:
         self.cluster.add_listener(self.pubsub)
         self._http = await asyncio.start_server(self._serve_http, self.host, self._rpc_port)
         self._ws = await serve(self._serve_ws, self.host, self._ws_port, max_size=MAX_BODY)
+        self.cluster.advertised.update(
+            rpc=f"{self.host}:{self.rpc_port}", pubsub=f"{self.host}:{self.ws_port}"
+        )
         if not self.cluster.config.manual_slots:
             self.cluster.start_ticking()
 

@@ -1,7 +1,8 @@
 """Chain methods: slots, block height and times, epochs, blockhashes, ledger bounds.
 
-A single node without forks: block height equals the slot and every block is kept from
-genesis on, so the first available block and the minimum ledger slot are 0.
+A single node without forks: block height equals the slot; slot reads follow the asked
+commitment (localnet.ledger); the ledger starts at slot 0 and loses blocks only when the
+transaction history drops them. Block methods are in `blocks`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Any
 from solders.hash import Hash
 
 from localnet.cluster import Cluster
-from localnet.rpc.errors import BLOCK_NOT_AVAILABLE, RpcError, invalid_params
+from localnet.rpc.errors import invalid_params
 from localnet.rpc.framing import ClusterMethod
-from localnet.rpc.params import check_context, config_object, int_param, param
+from localnet.rpc.params import check_context, commitment_of, config_object, param
 from localnet.rpc.shapes import blockhash_json, epoch_json, with_context
 
 
@@ -34,27 +35,23 @@ def is_blockhash_valid(cluster: Cluster, params: list[Any]) -> Any:
     return with_context(cluster.is_blockhash_valid(blockhash), cluster.slot)
 
 
+def committed_slot(cluster: Cluster, cfg: dict[str, Any]) -> int:
+    """The newest slot at the config's commitment (minContextSlot checked against it)."""
+    slot = cluster.ledger.slot_at(commitment_of(cfg))
+    check_context(cfg, slot)
+    return slot
+
+
 def get_block_height(cluster: Cluster, params: list[Any]) -> Any:
-    check_context(config_object(params, 0), cluster.slot)
-    return cluster.block_height
+    return committed_slot(cluster, config_object(params, 0))  # no skipped slots
 
 
 def get_slot(cluster: Cluster, params: list[Any]) -> Any:
-    check_context(config_object(params, 0), cluster.slot)
-    return cluster.slot
-
-
-def get_block_time(cluster: Cluster, params: list[Any]) -> Any:
-    slot = int_param(param(params, 0), "slot")
-    block_time = cluster.block_time(slot)
-    if block_time is None:
-        raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
-    return block_time
+    return committed_slot(cluster, config_object(params, 0))
 
 
 def get_epoch_info(cluster: Cluster, params: list[Any]) -> Any:
-    check_context(config_object(params, 0), cluster.slot)
-    return epoch_json(cluster.epoch_info())
+    return epoch_json(cluster.epoch_info(committed_slot(cluster, config_object(params, 0))))
 
 
 def get_epoch_schedule(cluster: Cluster, params: list[Any]) -> Any:
@@ -73,11 +70,11 @@ def get_genesis_hash(cluster: Cluster, params: list[Any]) -> Any:
 
 
 def get_first_available_block(cluster: Cluster, params: list[Any]) -> Any:
-    return 0
+    return cluster.ledger.first_available
 
 
 def minimum_ledger_slot(cluster: Cluster, params: list[Any]) -> Any:
-    return 0
+    return cluster.ledger.first_available
 
 
 def get_transaction_count(cluster: Cluster, params: list[Any]) -> Any:
@@ -89,7 +86,6 @@ METHODS: dict[str, ClusterMethod] = {
     "isBlockhashValid": is_blockhash_valid,
     "getBlockHeight": get_block_height,
     "getSlot": get_slot,
-    "getBlockTime": get_block_time,
     "getEpochInfo": get_epoch_info,
     "getEpochSchedule": get_epoch_schedule,
     "getGenesisHash": get_genesis_hash,

@@ -12,10 +12,12 @@ from functools import partial
 from localnet.cluster import Cluster
 from localnet.rpc import (
     accounts,
+    blocks,
     chain,
     cheatcodes,
     fees,
     history,
+    network,
     node,
     tokens,
     transactions,
@@ -26,7 +28,9 @@ _STANDARD: tuple[dict[str, ClusterMethod], ...] = (
     accounts.METHODS,
     tokens.METHODS,
     chain.METHODS,
+    blocks.METHODS,
     node.METHODS,
+    network.METHODS,
     fees.METHODS,
     transactions.METHODS,
     history.METHODS,

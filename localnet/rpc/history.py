@@ -1,22 +1,20 @@
 """Transactions that landed: signature statuses, signatures by address, getTransaction.
 
-Every landed transaction is final on this single node, so statuses say `finalized` and
-getTransaction serves any commitment from `confirmed` up.
+A status says how final the transaction's slot is (localnet.ledger); getTransaction and
+getSignaturesForAddress serve `confirmed` and `finalized` and see only transactions of
+slots at that commitment.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from solders.message import MessageV0
-
 from localnet.cluster import Cluster
-from localnet.rpc.errors import TRANSACTION_VERSION_UNSUPPORTED, RpcError, invalid_params
+from localnet.rpc.blocks import confirmed_commitment, transaction_encoding, version_json
+from localnet.rpc.errors import invalid_params
 from localnet.rpc.framing import ClusterMethod
 from localnet.rpc.params import (
-    CONFIRMED_OR_MORE,
     check_context,
-    commitment_of,
     config_object,
     int_param,
     list_param,
@@ -41,7 +39,7 @@ def get_signature_statuses(cluster: Cluster, params: list[Any]) -> Any:
     values = []
     for sig in (parse_signature(s) for s in raw):
         record = cluster.transaction(sig)
-        values.append(None if record is None else status_json(record))
+        values.append(None if record is None else status_json(record, cluster.ledger))
     return with_context(values, cluster.slot)
 
 
@@ -54,48 +52,41 @@ def get_signatures_for_address(cluster: Cluster, params: list[Any]) -> Any:
         raise invalid_params("Invalid limit; max 1000")
     before = parse_signature(cfg["before"]) if cfg.get("before") else None
     until = parse_signature(cfg["until"]) if cfg.get("until") else None
+    tip = cluster.ledger.slot_at(confirmed_commitment(cfg))
     found: list[dict[str, Any]] = []
     started = before is None
     for record in cluster.recent_transactions():
+        if record.slot > tip:
+            continue
         if not started:
             started = record.signature == before
             continue
         if record.signature == until or len(found) >= limit:
             break
         if address in record.loaded.keys:
-            found.append(signature_info_json(record))
+            found.append(signature_info_json(record, cluster.ledger))
     return found
 
 
 def get_transaction(cluster: Cluster, params: list[Any]) -> Any:
     sig = parse_signature(param(params, 0))
-    cfg = config_object(params, 1)
-    commitment = commitment_of(cfg)
-    if commitment not in CONFIRMED_OR_MORE:
-        raise invalid_params("Method does not support commitment below `confirmed`")
-    encoding = cfg.get("encoding", "json")
-    if encoding not in ("json", "jsonParsed", "base64", "base58"):
-        raise invalid_params(f"Invalid params: unknown encoding {encoding!r}.")
-    max_version = cfg.get("maxSupportedTransactionVersion")
+    raw = param(params, 1, required=False)
+    cfg = {"encoding": raw} if isinstance(raw, str) else config_object(params, 1)
+    commitment = confirmed_commitment(cfg)
+    encoding = transaction_encoding(cfg)
     record = cluster.transaction(sig)
-    if record is None:
+    if record is None or record.slot > cluster.ledger.slot_at(commitment):
         return None
-    is_v0 = isinstance(record.transaction.message, MessageV0)
-    if is_v0 and max_version is None:
-        raise RpcError(
-            TRANSACTION_VERSION_UNSUPPORTED,
-            "Transaction version (0) is not supported by the requesting client. Please try "
-            "the request again with the following configuration parameter: "
-            '"maxSupportedTransactionVersion": 0',
-        )
+    max_version = cfg.get("maxSupportedTransactionVersion")
+    version = version_json(record, max_version)
     result: dict[str, Any] = {
         "slot": record.slot,
         "blockTime": record.block_time,
-        "transaction": transaction_json(record, str(encoding)),
-        "meta": meta_json(record),
+        "transaction": transaction_json(record, encoding),
+        "meta": meta_json(record, parsed=encoding == "jsonParsed"),
     }
     if max_version is not None:
-        result["version"] = 0 if is_v0 else "legacy"
+        result["version"] = version
     return result
 
 

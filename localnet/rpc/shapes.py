@@ -15,7 +15,9 @@ from solders.message import MessageV0
 from localnet.cluster import EpochInfo, TokenBalance, TxRecord
 from localnet.encoding import b58encode, token_amount_json
 from localnet.execution import ExecutionResult
+from localnet.ledger import Ledger
 from localnet.rpc.node import API_VERSION
+from localnet.rpc.parsed import parsed_instruction
 from localnet.txerrors import transaction_error_json
 
 
@@ -39,18 +41,18 @@ def epoch_json(info: EpochInfo) -> dict[str, Any]:
     }
 
 
-def status_json(record: TxRecord) -> dict[str, Any]:
+def status_json(record: TxRecord, ledger: Ledger) -> dict[str, Any]:
     err = transaction_error_json(record.err)
     return {
         "slot": record.slot,
-        "confirmations": None,
+        "confirmations": ledger.confirmations(record.slot),
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
-        "confirmationStatus": "finalized",
+        "confirmationStatus": ledger.status_of(record.slot),
     }
 
 
-def signature_info_json(record: TxRecord) -> dict[str, Any]:
+def signature_info_json(record: TxRecord, ledger: Ledger) -> dict[str, Any]:
     """One entry of getSignaturesForAddress."""
     return {
         "signature": str(record.signature),
@@ -58,7 +60,7 @@ def signature_info_json(record: TxRecord) -> dict[str, Any]:
         "err": transaction_error_json(record.err),
         "memo": None,
         "blockTime": record.block_time,
-        "confirmationStatus": "finalized",
+        "confirmationStatus": ledger.status_of(record.slot),
     }
 
 
@@ -87,16 +89,18 @@ def _token_balance_json(b: TokenBalance) -> dict[str, Any]:
     }
 
 
-def meta_json(record: TxRecord) -> dict[str, Any]:
+def meta_json(record: TxRecord, *, parsed: bool = False) -> dict[str, Any]:
+    """A transaction's status meta; `parsed` (jsonParsed) leaves out loadedAddresses,
+    which the account keys then show with their source."""
     result = record.result
     err = transaction_error_json(result.err)
-    return {
+    meta = {
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
         "fee": result.fee,
         "preBalances": [a.lamports if a else 0 for a in result.pre],
         "postBalances": [a.lamports if a else 0 for a in result.post],
-        "innerInstructions": [],
+        "innerInstructions": inner_instructions_json(record, parsed=parsed),
         "logMessages": list(result.logs),
         "preTokenBalances": [_token_balance_json(b) for b in record.pre_token_balances],
         "postTokenBalances": [_token_balance_json(b) for b in record.post_token_balances],
@@ -107,6 +111,59 @@ def meta_json(record: TxRecord) -> dict[str, Any]:
         },
         "computeUnitsConsumed": result.compute_units,
     }
+    if result.return_data is not None:
+        program, data = result.return_data
+        meta["returnData"] = {
+            "programId": str(program),
+            "data": [base64.b64encode(data).decode(), "base64"],
+        }
+    if parsed:
+        del meta["loadedAddresses"]
+    return meta
+
+
+def inner_instructions_json(record: TxRecord, *, parsed: bool) -> list[dict[str, Any]]:
+    """The CPIs each outer instruction made, compiled (json) or parsed (jsonParsed)."""
+    keys = record.loaded.keys
+    shown = []
+    for index, calls in record.result.inner:
+        if parsed:
+            instructions = [
+                parsed_instruction(
+                    str(keys[c.program_id_index]),
+                    [str(keys[a]) for a in c.accounts],
+                    c.data,
+                    c.stack_height,
+                )
+                for c in calls
+            ]
+        else:
+            instructions = [
+                {
+                    "programIdIndex": c.program_id_index,
+                    "accounts": list(c.accounts),
+                    "data": b58encode(c.data),
+                    "stackHeight": c.stack_height,
+                }
+                for c in calls
+            ]
+        shown.append({"index": index, "instructions": instructions})
+    return shown
+
+
+def account_keys_json(record: TxRecord) -> list[dict[str, Any]]:
+    """The jsonParsed account keys: static ones, then those a lookup table loaded."""
+    loaded = record.loaded
+    n_static = len(record.transaction.message.account_keys)
+    return [
+        {
+            "pubkey": str(k),
+            "writable": loaded.writable[i],
+            "signer": loaded.signer[i],
+            "source": "transaction" if i < n_static else "lookupTable",
+        }
+        for i, k in enumerate(loaded.keys)
+    ]
 
 
 def transaction_json(record: TxRecord, encoding: str) -> Any:
@@ -122,23 +179,15 @@ def transaction_json(record: TxRecord, encoding: str) -> Any:
     if encoding == "jsonParsed":
         loaded = record.loaded
         message = {
-            "accountKeys": [
-                {
-                    "pubkey": str(k),
-                    "writable": loaded.writable[i],
-                    "signer": loaded.signer[i],
-                    "source": "transaction" if i < len(static) else "lookupTable",
-                }
-                for i, k in enumerate(loaded.keys)
-            ],
+            "accountKeys": account_keys_json(record),
             "recentBlockhash": str(msg.recent_blockhash),
             "instructions": [
-                {
-                    "programId": str(loaded.keys[ix.program_id_index]),
-                    "accounts": [str(loaded.keys[a]) for a in bytes(ix.accounts)],
-                    "data": b58encode(bytes(ix.data)),
-                    "stackHeight": None,
-                }
+                parsed_instruction(
+                    str(loaded.keys[ix.program_id_index]),
+                    [str(loaded.keys[a]) for a in bytes(ix.accounts)],
+                    bytes(ix.data),
+                    None,
+                )
                 for ix in msg.instructions
             ],
         }

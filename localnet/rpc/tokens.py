@@ -46,8 +46,24 @@ def get_token_supply(cluster: Cluster, params: list[Any]) -> Any:
     return with_context(_amount_json(acc.data, 36, decimals), cluster.slot)
 
 
+#: Where a token account holds its owner, and its delegate (after a 4-byte COption tag).
+_OWNER = slice(32, 64)
+_DELEGATE = slice(76, 108)
+_DELEGATE_TAG = slice(72, 76)
+MAX_LARGEST_TOKEN_ACCOUNTS = 20
+
+
 def get_token_accounts_by_owner(cluster: Cluster, params: list[Any]) -> Any:
-    owner = parse_pubkey(param(params, 0))
+    return _token_accounts_by(cluster, params, _OWNER)
+
+
+def get_token_accounts_by_delegate(cluster: Cluster, params: list[Any]) -> Any:
+    return _token_accounts_by(cluster, params, _DELEGATE)
+
+
+def _token_accounts_by(cluster: Cluster, params: list[Any], field: slice) -> Any:
+    """Token accounts whose owner (or delegate) is the first parameter."""
+    key = parse_pubkey(param(params, 0))
     selector = param(params, 1)
     cfg = config_object(params, 2)
     check_context(cfg, cluster.slot)
@@ -71,7 +87,9 @@ def get_token_accounts_by_owner(cluster: Cluster, params: list[Any]) -> Any:
     for program in programs:
         for address, acc in cluster.accounts_owned_by(program):
             data = bytes(acc.data)
-            if len(data) < 165 or data[32:64] != bytes(owner):
+            if len(data) < 165 or data[field] != bytes(key):
+                continue
+            if field == _DELEGATE and data[_DELEGATE_TAG] != b"\x01\x00\x00\x00":
                 continue
             if mint is not None and data[0:32] != bytes(mint):
                 continue
@@ -81,7 +99,29 @@ def get_token_accounts_by_owner(cluster: Cluster, params: list[Any]) -> Any:
     return with_context(found, cluster.slot)
 
 
+def get_token_largest_accounts(cluster: Cluster, params: list[Any]) -> Any:
+    mint = parse_pubkey(param(params, 0))
+    check_context(config_object(params, 1), cluster.slot)
+    mint_acc = cluster.get_account(mint)
+    decimals = mint_decimals(cluster, mint)
+    if mint_acc is None or decimals is None:
+        raise invalid_params("Invalid param: not a Token mint")
+    holders = []
+    for address, acc in cluster.accounts_owned_by(mint_acc.owner):
+        data = bytes(acc.data)
+        if len(data) >= 165 and data[0:32] == bytes(mint):
+            holders.append((int.from_bytes(data[64:72], "little"), address))
+    holders.sort(key=lambda h: -h[0])
+    value = [
+        {"address": str(address), **token_amount_json(amount, decimals)}
+        for amount, address in holders[:MAX_LARGEST_TOKEN_ACCOUNTS]
+    ]
+    return with_context(value, cluster.slot)
+
+
 METHODS: dict[str, ClusterMethod] = {
+    "getTokenAccountsByDelegate": get_token_accounts_by_delegate,
+    "getTokenLargestAccounts": get_token_largest_accounts,
     "getTokenAccountBalance": get_token_account_balance,
     "getTokenAccountsByOwner": get_token_accounts_by_owner,
     "getTokenSupply": get_token_supply,

@@ -89,3 +89,41 @@ async def test_bad_subscriptions_are_errors(localnet: Localnet) -> None:
         await ws.send('{"jsonrpc":"2.0","id":10,"method":"accountSubscribe","params":["nope"]}')
         reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
         assert reply["error"]["code"] == -32602 and reply["id"] == 10
+
+
+async def test_block_vote_and_slot_update_notifications(localnet: Localnet) -> None:
+    """Parsed by solana-py's own message types, so the shapes are the validator's."""
+    alice = await localnet.funded()
+    async with connect(localnet.ws_url) as ws:
+        await ws.block_subscribe(commitment="confirmed")
+        block_sub = (await _next(ws)).result
+        await ws.vote_subscribe()
+        vote_sub = (await _next(ws)).result
+        await ws.slots_updates_subscribe()
+        updates_sub = (await _next(ws)).result
+        await ws.root_subscribe()
+        root_sub = (await _next(ws)).result
+        ix = transfer(
+            TransferParams(from_pubkey=alice.pubkey(), to_pubkey=Keypair().pubkey(), lamports=7)
+        )
+        sig = await localnet.send(await localnet.tx([ix], alice))
+        slot = (await localnet.cheat("localnet_getClock"))["absoluteSlot"]
+        await localnet.cheat("localnet_timeTravel", [{"slots": 1}])
+        seen: dict[int, list[Any]] = {}
+        while len(seen.get(updates_sub, [])) < 5 or len(seen) < 4:
+            note = await _next(ws)
+            seen.setdefault(note.subscription, []).append(note)
+        blocks = [n.result.value for n in seen[block_sub]]
+        mine = next(b for b in blocks if b.slot == slot)
+        assert mine.block is not None and mine.err is None
+        assert sig in [t.transaction.signatures[0] for t in mine.block.transactions or []]
+        assert blocks[-1].slot == slot  # a block is told once its slot is over
+        vote = seen[vote_sub][0].result
+        assert vote.slots == [slot + 1] and vote.vote_pubkey is not None
+        kinds = {type(n.result).__name__ for n in seen[updates_sub]}
+        assert {"SlotUpdateCreatedBank", "SlotUpdateFrozen", "SlotUpdateCompleted"} <= kinds
+        assert seen[root_sub][0].result == slot + 1
+        await ws.block_unsubscribe(block_sub)
+        await ws.vote_unsubscribe(vote_sub)
+        await ws.slots_updates_unsubscribe(updates_sub)
+        await ws.root_unsubscribe(root_sub)
