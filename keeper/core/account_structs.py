@@ -340,6 +340,18 @@ def missing_error(f: Field) -> AnchorError | None:
     return None
 
 
+def raise_foreign_token_accounts(
+    instruction: str, token_program: Pubkey, profile: ProgramProfile
+) -> None:
+    """A market whose token accounts belong to a token program the build's token
+    fields do not accept (Token-2022 before v2.87) fails at its first token field."""
+    if token_program in token_owners(profile):
+        return
+    for f in fields(instruction, profile):
+        if f.kind is Kind.TOKEN:
+            raise AccountRejected(AnchorError.AccountOwnedByWrongProgram, f.role)
+
+
 def raise_first_missing(
     instruction: str, present: Mapping[str, bool], profile: ProgramProfile
 ) -> None:

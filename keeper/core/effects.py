@@ -646,6 +646,9 @@ def predict(
         for role in _READS.get(instruction, ())
     }
     account_structs.raise_first_missing(instruction, present, profile)
+    account_structs.raise_foreign_token_accounts(
+        instruction, accounts.market.token_program, profile
+    )
     check_loads(instruction, accounts, args, unwritable)
     if instruction == "addInsuranceFundStake":
         return predict_add(
