@@ -15,33 +15,36 @@ from dataclasses import dataclass
 from solders.account import Account
 from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
-from solders.system_program import CreateAccountParams, create_account
+from solders.system_program import AllocateParams, CreateAccountParams, allocate, create_account
 
 from keeper.core import (
     ACCOUNT_ROLES,
     INSURANCE_FUND_STAKE_SIZE,
-    SPL_TOKEN_PROGRAM_ID,
-    TOKEN_2022_PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
     TOKEN_ROLES,
     USER_STATS_SIZE,
+    AccountRejected,
     AnchorError,
     DecodeError,
     DriftAddresses,
     DriftError,
-    DriftView,
     Effect,
     IfAccounts,
+    Kind,
     Meta,
     Mint,
     ProgramProfile,
     RawAccount,
     Rejected,
     State,
-    TokenAccount,
     TokenMove,
-    check_accounts,
+    check_constraints,
+    check_init_seeds,
     decode_mint,
     decode_token_account,
+    deserialize_error,
+    error_sites,
+    fields,
     is_account_error,
     predict,
     predict_initialize_user_stats,
@@ -73,61 +76,6 @@ SUPPORTED = (
     "updateUserQuoteAssetInsuranceStake",
 )
 
-# Where the v2.84 build raises each error (its "Error … thrown at" line), as recorded
-# in the golden traces. Sites not listed here log only the AnchorError line.
-_SITES: dict[tuple[str, int], str] = {
-    (
-        "requestRemoveInsuranceFundStake",
-        DriftError.InsufficientIFShares,
-    ): "programs/drift/src/instructions/if_staker.rs:167",
-    (
-        "requestRemoveInsuranceFundStake",
-        DriftError.IFWithdrawRequestTooSmall,
-    ): "programs/drift/src/instructions/if_staker.rs:160",
-    (
-        "requestRemoveInsuranceFundStake",
-        DriftError.IFWithdrawRequestInProgress,
-    ): "programs/drift/src/instructions/if_staker.rs:148",
-    (
-        "cancelRequestRemoveInsuranceFundStake",
-        DriftError.NoIFWithdrawRequestInProgress,
-    ): "programs/drift/src/instructions/if_staker.rs:197",
-    (
-        "removeInsuranceFundStake",
-        DriftError.InvalidIFUnstake,
-    ): "programs/drift/src/controller/insurance.rs:359",
-    (
-        "removeInsuranceFundStake",
-        DriftError.TryingToRemoveLiquidityTooFast,
-    ): "programs/drift/src/controller/insurance.rs:345",
-    (
-        "removeInsuranceFundStake",
-        DriftError.SpotMarketInsufficientDeposits,
-    ): "programs/drift/src/instructions/if_staker.rs:241",
-    (
-        "addInsuranceFundStake",
-        DriftError.IFWithdrawRequestInProgress,
-    ): "programs/drift/src/instructions/if_staker.rs:79",
-    (
-        "addInsuranceFundStake",
-        DriftError.UnableToLoadAccountLoader,
-    ): "programs/drift/src/instructions/if_staker.rs:57",
-    (
-        "settleRevenueToInsuranceFund",
-        DriftError.RevenueSettingsCannotSettleToIF,
-    ): "programs/drift/src/instructions/keeper.rs:1458",
-    (
-        "settleRevenueToInsuranceFund",
-        DriftError.NoRevenueToSettleToIF,
-    ): "programs/drift/src/controller/insurance.rs:682",
-    (
-        "updateUserQuoteAssetInsuranceStake",
-        DriftError.IncorrectSpotMarketAccountPassed,
-    ): "programs/drift/src/instructions/keeper.rs:1572",
-}
-_ANY_SITES: dict[int, str] = {
-    DriftError.InvalidIFRebase: "programs/drift/src/state/insurance_fund_stake.rs:53"
-}
 _INNER: dict[int, str] = {
     DriftError.UnableToLoadAccountLoader: 'e AnchorError(AnchorError { error_name: "AccountNotMutable", error_code_number: AnchorError.AccountNotMutable, '
     'error_msg: "The given account is not mutable", error_origin: None, compared_values: None })'
@@ -217,50 +165,38 @@ class DriftModel:
             address, acc.owner, acc.lamports, bytes(acc.data), acc.executable, acc.rent_epoch
         )
 
-    def _drift(self, ctx: InstructionContext, meta: AccountMeta, role: str) -> DriftView:
-        raw = self._raw(ctx, meta.pubkey)
-        if not raw.data and raw.lamports == 0:
-            raise _Fail(
-                AnchorError.AccountNotInitialized,
-                (self._anchor_line(AnchorError.AccountNotInitialized, role),),
-            )
-        if raw.owner != self.program_id:
-            raise _Fail(
-                AnchorError.AccountOwnedByWrongProgram,
-                (self._anchor_line(AnchorError.AccountOwnedByWrongProgram, role),),
-            )
-        try:
-            return self.codec.decode_drift(raw)
-        except DecodeError:
-            raise _Fail(
-                AnchorError.AccountDiscriminatorMismatch,
-                (self._anchor_line(AnchorError.AccountDiscriminatorMismatch, role),),
-            ) from None
+    def _present(self, ctx: InstructionContext, address: Pubkey) -> RawAccount | None:
+        """The account, or None where the runtime shows no account (System, 0 lamports)."""
+        acc = ctx.accounts.get(address)
+        if acc is None or (acc.lamports == 0 and not acc.data and acc.owner == SYSTEM_PROGRAM_ID):
+            return None
+        return self._raw(ctx, address)
 
-    def _token(self, ctx: InstructionContext, meta: AccountMeta, role: str) -> TokenAccount:
-        raw = self._raw(ctx, meta.pubkey)
-        if raw.owner not in (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID):
-            raise _Fail(
-                AnchorError.AccountOwnedByWrongProgram,
-                (self._anchor_line(AnchorError.AccountOwnedByWrongProgram, role),),
-            )
-        try:
-            return decode_token_account(raw)
-        except DecodeError:
-            raise _Fail(
-                AnchorError.AccountDidNotDeserialize,
-                (self._anchor_line(AnchorError.AccountDidNotDeserialize, role),),
-            ) from None
-
-    def _accounts(self, d: _Decoded, ctx: InstructionContext) -> IfAccounts:
+    def _accounts(self, d: _Decoded, ctx: InstructionContext) -> dict[str, object]:
+        """Anchor's deserialization pass, field by field in struct order."""
         views: dict[str, object] = {}
-        for role, kind in ACCOUNT_ROLES.items():
-            if role == "insuranceFundStake" and d.name == "initializeInsuranceFundStake":
-                continue  # the account this instruction creates
-            if role in d.metas:
-                decode = self._token if role in TOKEN_ROLES else self._drift
-                views[kind] = decode(ctx, d.metas[role], role)
-        return IfAccounts(**views)  # type: ignore[arg-type]
+        for f in fields(d.name, self.profile):
+            meta = d.metas.get(f.role)
+            if meta is None:
+                continue
+            raw = self._present(ctx, meta.pubkey)
+            if f.kind in (Kind.TOKEN_PROGRAM, Kind.SYSTEM_PROGRAM):
+                raw = raw or RawAccount(meta.pubkey, SYSTEM_PROGRAM_ID, 0, b"")
+            code = deserialize_error(f, meta.is_signer, raw, self.program_id, self.profile)
+            if code is not None:
+                raise AccountRejected(code, f.role)
+            if f.init or f.role not in ACCOUNT_ROLES or raw is None:
+                continue
+            views[ACCOUNT_ROLES[f.role]] = self._decode_view(f.role, raw)
+        return views
+
+    def _decode_view(self, role: str, raw: RawAccount) -> object:
+        try:
+            return (
+                decode_token_account(raw) if role in TOKEN_ROLES else self.codec.decode_drift(raw)
+            )
+        except DecodeError:
+            raise AccountRejected(AnchorError.AccountDidNotDeserialize, role) from None
 
     # -- execution --------------------------------------------------------------------
 
@@ -268,14 +204,32 @@ class DriftModel:
         self, d: _Decoded, ctx: InstructionContext
     ) -> tuple[list[AccountWrite | Invoke], list[str]]:
         now = ctx.clock.unix_timestamp
-        if d.name == "initializeUserStats":
-            return self._init_user_stats(d, ctx, now)
-        accounts = self._accounts(d, ctx)
+        views = self._accounts(d, ctx)
         metas = {role: Meta(m.pubkey, m.is_signer, m.is_writable) for role, m in d.metas.items()}
-        check_accounts(d.name, metas, accounts, self.addresses, self.profile)
+        if d.name == "initializeUserStats":
+            return self._init_user_stats(d, ctx, views, now), []
+        accounts = IfAccounts(**views)  # type: ignore[arg-type]
+        check_init_seeds(d.name, metas, accounts, self.addresses, self.profile, d.args)
+        init = [f for f in fields(d.name, self.profile) if f.init]
+        creates = [self._create(d, f.role, ctx) for f in init]
+        if any(c is None for c in creates):
+            # The account is in use: Anchor's create/allocate CPI fails in the System
+            # program; return only that call so the runtime reports its error.
+            return [self._allocate(d, init[0].role, ctx)], []
+        check_constraints(d.name, metas, accounts, self.addresses, self.profile, d.args)
+        invokes: list[AccountWrite | Invoke] = [c for c in creates if c is not None]
+        unwritable = frozenset(r for r, m in metas.items() if not m.is_writable)
         if d.name == "initializeInsuranceFundStake":
-            return self._init_stake(d, ctx, accounts, now)
-        effect = predict(d.name, accounts, d.args, now, self.profile, check_token_balances=False)
+            return invokes + self._init_stake(d, accounts, now), []
+        effect = predict(
+            d.name,
+            accounts,
+            d.args,
+            now,
+            self.profile,
+            check_token_balances=False,
+            unwritable=unwritable,
+        )
         return self._apply(effect, accounts, ctx, self._transfer_mint(d, ctx))
 
     def _apply(
@@ -340,78 +294,75 @@ class DriftModel:
             )
         return Invoke(ix, seeds)
 
-    def _create(
-        self,
-        payer: Pubkey,
-        address: Pubkey,
-        size: int,
-        ctx: InstructionContext,
-        seeds: tuple[bytes, ...],
-    ) -> Invoke:
+    def _seeds(self, d: _Decoded, role: str) -> tuple[bytes, ...]:
+        authority = d.metas["authority"].pubkey
+        if role == "userStats":
+            return (b"user_stats", bytes(authority))
+        index = d.args["marketIndex"]
+        return (b"insurance_fund_stake", bytes(authority), index.to_bytes(2, "little"))
+
+    def _signer_seeds(self, d: _Decoded, role: str) -> tuple[tuple[bytes, ...], ...]:
+        seeds = self._seeds(d, role)
         bump = Pubkey.find_program_address(list(seeds), self.program_id)[1]
+        return ((*seeds, bytes([bump])),)
+
+    def _create(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke | None:
+        """Anchor's `init` CPI: create_account for an empty address (None: in use)."""
+        address = d.metas[role].pubkey
+        acc = ctx.accounts.get(address)
+        if acc is not None and acc.lamports > 0:
+            return None
+        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
         params = CreateAccountParams(
-            from_pubkey=payer,
+            from_pubkey=d.metas["payer"].pubkey,
             to_pubkey=address,
             lamports=ctx.rent.minimum_balance(size),
             space=size,
             owner=self.program_id,
         )
-        return Invoke(create_account(params), ((*seeds, bytes([bump])),))
+        return Invoke(create_account(params), self._signer_seeds(d, role))
+
+    def _allocate(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke:
+        """For an address that holds lamports Anchor allocates (then assigns); the
+        System program refuses an account already in use ("Allocate: ... already in use")."""
+        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
+        params = AllocateParams(pubkey=d.metas[role].pubkey, space=size)
+        return Invoke(allocate(params), self._signer_seeds(d, role))
 
     def _init_user_stats(
-        self, d: _Decoded, ctx: InstructionContext, now: int
-    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
-        authority, payer = d.metas["authority"].pubkey, d.metas["payer"].pubkey
-        address = d.metas["userStats"].pubkey
-        if self.profile.init_user_stats_authority_signs and not d.metas["authority"].is_signer:
-            raise _Fail(
-                AnchorError.AccountNotSigner,
-                (self._anchor_line(AnchorError.AccountNotSigner, "authority"),),
-            )
-        if not d.metas["payer"].is_signer:
-            raise _Fail(
-                AnchorError.AccountNotSigner,
-                (self._anchor_line(AnchorError.AccountNotSigner, "payer"),),
-            )
-        if address != self.addresses.user_stats(authority):
-            raise _Fail(
-                AnchorError.ConstraintSeeds,
-                (self._anchor_line(AnchorError.ConstraintSeeds, "user_stats"),),
-            )
-        state = self._drift(ctx, d.metas["state"], "state")
-        if not isinstance(state, State):
-            raise _Fail(
-                AnchorError.AccountDiscriminatorMismatch,
-                (self._anchor_line(AnchorError.AccountDiscriminatorMismatch, "state"),),
-            )
+        self, d: _Decoded, ctx: InstructionContext, views: dict[str, object], now: int
+    ) -> list[AccountWrite | Invoke]:
+        """No spot market here: the struct's two checks after deserialization are the
+        init's seeds (then its CPI) and `state`'s `mut`."""
+        authority, address = d.metas["authority"].pubkey, d.metas["userStats"].pubkey
+        expected = self.addresses.user_stats(authority)
+        if address != expected:
+            raise AccountRejected(AnchorError.ConstraintSeeds, "userStats", (address, expected))
+        create = self._create(d, "userStats", ctx)
+        if create is None:
+            return [self._allocate(d, "userStats", ctx)]
+        if not d.metas["state"].is_writable:
+            raise AccountRejected(AnchorError.ConstraintMut, "state")
+        state = views["state"]
+        assert isinstance(state, State)
         stats = self.codec.new_user_stats(address, authority, now)
         effect = predict_initialize_user_stats(state, stats)
         assert effect.state is not None and effect.user_stats is not None
-        create = self._create(
-            payer, address, USER_STATS_SIZE, ctx, (b"user_stats", bytes(authority))
-        )
         return [
             create,
             AccountWrite(address, data=self.codec.encode(effect.user_stats)),
             AccountWrite(state.address, data=self.codec.encode(effect.state)),
-        ], []
+        ]
 
     def _init_stake(
-        self, d: _Decoded, ctx: InstructionContext, accounts: IfAccounts, now: int
-    ) -> tuple[list[AccountWrite | Invoke], list[str]]:
-        authority, payer = d.metas["authority"].pubkey, d.metas["payer"].pubkey
+        self, d: _Decoded, accounts: IfAccounts, now: int
+    ) -> list[AccountWrite | Invoke]:
+        authority = d.metas["authority"].pubkey
         index = d.args["marketIndex"]
         address = d.metas["insuranceFundStake"].pubkey
-        if address != self.addresses.insurance_fund_stake(authority, index):
-            raise _Fail(
-                AnchorError.ConstraintSeeds,
-                (self._anchor_line(AnchorError.ConstraintSeeds, "insurance_fund_stake"),),
-            )
         predict(d.name, accounts, d.args, now, self.profile)  # the pause gate
         stake = self.codec.new_stake(address, authority, index, now)
-        seeds = (b"insurance_fund_stake", bytes(authority), index.to_bytes(2, "little"))
-        create = self._create(payer, address, INSURANCE_FUND_STAKE_SIZE, ctx, seeds)
-        return [create, AccountWrite(address, data=self.codec.encode(stake))], []
+        return [AccountWrite(address, data=self.codec.encode(stake))]
 
     # -- logs -------------------------------------------------------------------------
 
@@ -427,16 +378,23 @@ class DriftModel:
         )
 
     def _error_logs(self, name: str, rej: Rejected) -> tuple[str, ...]:
+        """The program's log lines for a rejection: the site line its `validate!` or
+        `load_mut!` writes (keeper.core.error_sites), its msg! lines, Anchor's line."""
         info = self.idl.errors.lookup(rej.code)
         lines: list[str] = []
+        if isinstance(rej, AccountRejected):
+            lines.append(self._anchor_line(rej.code, rej.role))
+            if rej.compared is not None:
+                left, right = rej.compared
+                lines += [program_log(x) for x in ("Left:", str(left), "Right:", str(right))]
+            return tuple(lines)
+        entry = error_sites.find(self.profile, name, rej.code, rej.site)
+        site = error_sites.source_site(self.profile, entry) if entry is not None else None
         if rej.code in _INNER:
             lines.append(program_log(_INNER[rej.code]))
-        site = _SITES.get((name, rej.code)) or _ANY_SITES.get(rej.code)
-        if site is not None:
+        if site is not None and entry is not None and entry.form is error_sites.Form.VALIDATE:
             lines.append(program_log(f"Error {info.message} thrown at {site}"))
-        lines += [program_log(line) for line in rej.logs]
-        if is_account_error(rej.code):
-            lines.append(self._anchor_line(rej.code, "account"))
-        else:
-            lines.append(self._anchor_line(rej.code))
+        msgs = rej.logs or ((entry.msg,) if entry is not None and entry.msg else ())
+        lines += [program_log(line) for line in msgs]
+        lines.append(self._anchor_line(rej.code))
         return tuple(lines)

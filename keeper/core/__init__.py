@@ -6,8 +6,10 @@ the localnet and other integrators may import; everything else is internal.
 
 from __future__ import annotations
 
+from keeper.core import error_sites
+from keeper.core.account_structs import AccountRejected, Kind, deserialize_error, fields
 from keeper.core.addresses import DriftAddresses, associated_token_address
-from keeper.core.constraints import Meta, check_accounts
+from keeper.core.constraints import Meta, check_accounts, check_constraints, check_init_seeds
 from keeper.core.effects import (
     ACCOUNT_ROLES,
     TOKEN_ROLES,
@@ -21,7 +23,7 @@ from keeper.core.error_codes import AnchorError, DriftError, SplTokenError, is_a
 from keeper.core.errors import ConfigError, DecodeError
 from keeper.core.fmt import format_duration, snake_case
 from keeper.core.ifmath import IF_FACTOR_PRECISION, SPOT_RATE_PRECISION, Rejected
-from keeper.core.profile import DRIFT_MAINNET, ProgramProfile, get_profile
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84, Capability, ProgramProfile, get_profile
 from keeper.core.programs import (
     ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
     ASSOCIATED_TOKEN_PROGRAM_ID,
@@ -53,6 +55,7 @@ __all__ = [
     "ASSOCIATED_TOKEN_PROGRAM_ID",
     "COMPUTE_BUDGET_PROGRAM_ID",
     "DRIFT_MAINNET",
+    "DRIFT_V2_84",
     "IF_FACTOR_PRECISION",
     "INSURANCE_FUND_STAKE_SIZE",
     "MICRO_LAMPORTS_PER_LAMPORT",
@@ -62,7 +65,9 @@ __all__ = [
     "TOKEN_2022_PROGRAM_ID",
     "TOKEN_ROLES",
     "USER_STATS_SIZE",
+    "AccountRejected",
     "AnchorError",
+    "Capability",
     "ConfigError",
     "DecodeError",
     "DriftAddresses",
@@ -70,6 +75,7 @@ __all__ = [
     "DriftView",
     "Effect",
     "IfAccounts",
+    "Kind",
     "Meta",
     "Mint",
     "ProgramProfile",
@@ -81,10 +87,15 @@ __all__ = [
     "TokenMove",
     "associated_token_address",
     "check_accounts",
+    "check_constraints",
+    "check_init_seeds",
     "decode_mint",
     "decode_token_account",
+    "deserialize_error",
     "encode_mint",
     "encode_token_account",
+    "error_sites",
+    "fields",
     "format_duration",
     "get_profile",
     "is_account_error",

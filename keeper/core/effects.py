@@ -17,7 +17,7 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
-from keeper.core import ifmath, rules
+from keeper.core import account_structs, ifmath, rules
 from keeper.core.error_codes import DriftError, SplTokenError
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.interest import update_interest
@@ -126,9 +126,69 @@ class Effect:
 
 
 def _need(value: Any, what: str) -> Any:
+    """An account the prediction reads; `predict` has already refused absent ones as
+    Anchor does (keeper.core.account_structs), so only direct callers can get here."""
     if value is None:
         raise ValueError(f"prediction needs the {what} account")
     return value
+
+
+#: The accounts each instruction's prediction reads (beyond the spot market).
+_READS: dict[str, tuple[str, ...]] = {
+    "addInsuranceFundStake": (
+        "insuranceFundStake",
+        "userStats",
+        "spotMarketVault",
+        "insuranceFundVault",
+        "userTokenAccount",
+    ),
+    "requestRemoveInsuranceFundStake": ("insuranceFundStake", "userStats", "insuranceFundVault"),
+    "cancelRequestRemoveInsuranceFundStake": (
+        "insuranceFundStake",
+        "userStats",
+        "insuranceFundVault",
+    ),
+    "removeInsuranceFundStake": (
+        "state",
+        "insuranceFundStake",
+        "userStats",
+        "insuranceFundVault",
+        "userTokenAccount",
+    ),
+    "settleRevenueToInsuranceFund": ("state", "spotMarketVault", "insuranceFundVault"),
+    "depositIntoSpotMarketRevenuePool": ("state", "spotMarketVault", "userTokenAccount"),
+    "updateUserQuoteAssetInsuranceStake": ("insuranceFundStake", "userStats", "insuranceFundVault"),
+    "initializeInsuranceFundStake": ("userStats",),
+}
+
+#: The accounts each handler `load_mut!`s, in its order (a read-only one fails 6065).
+_LOADS_MUT = ("insuranceFundStake", "userStats", "spotMarket")
+
+
+def _before_loads(instruction: str, acc: IfAccounts, args: Mapping[str, int]) -> None:
+    """The checks a handler makes before its `load_mut!`s: access control, zero amount."""
+    state = acc.state
+    paused = state.exchange_status if state is not None else 0
+    withdraws = instruction in ("removeInsuranceFundStake", "settleRevenueToInsuranceFund")
+    if withdraws and paused & rules.EXCHANGE_WITHDRAW_PAUSED:
+        raise Rejected(DriftError.ExchangePaused)
+    if instruction == "depositIntoSpotMarketRevenuePool" and paused & EXCHANGE_DEPOSIT_PAUSED:
+        raise Rejected(DriftError.ExchangePaused)
+    deposits = instruction in ("addInsuranceFundStake", "depositIntoSpotMarketRevenuePool")
+    if deposits and args.get("amount") == 0:
+        raise Rejected(DriftError.InsufficientDeposit)
+
+
+def check_loads(
+    instruction: str, acc: IfAccounts, args: Mapping[str, int], unwritable: frozenset[str]
+) -> None:
+    """The handler's `load_mut!` of an account passed read-only (6065), after the checks
+    it makes before loading (which then fail first)."""
+    loads = [r for r in _LOADS_MUT if r in unwritable]
+    if not loads or instruction == "initializeInsuranceFundStake":
+        return
+    _before_loads(instruction, acc, args)
+    raise Rejected(DriftError.UnableToLoadAccountLoader, site=f"load_mut:{loads[0]}")
 
 
 # -- settle (explicit, and the implicit one inside add) --------------------------------
@@ -159,7 +219,7 @@ def settle_revenue(
     if period <= 0:
         return SettleResult(m, 0, tuple(events))
     if fund.user_factor > fund.total_factor:
-        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF)
+        raise Rejected(DriftError.RevenueSettingsCannotSettleToIF, site="factor")
     # fidelity: validate_spot_market_vault_amount with the program's u64/i64 casts
     # (the vault must hold what depositors could withdraw, the pool ≤ all deposits).
     liquidity = ifmath.validate_spot_market_vault_amount(m, spot_vault_amount)
@@ -570,12 +630,26 @@ def predict(
     profile: ProgramProfile,
     *,
     check_token_balances: bool = True,
+    unwritable: frozenset[str] = frozenset(),
 ) -> Effect:
     """Dispatch by IDL instruction name (camelCase) with the instruction's args.
 
+    An account the instruction reads that is absent (None) fails as Anchor's
+    deserialization does, first in struct order. `unwritable` names roles passed
+    read-only that the handler loads for writing (keeper.core.constraints has
+    already refused those the struct declares `mut`).
     With `check_token_balances=False` a short wallet is left for the token program
     to reject (the localnet runs the real SPL Token program for transfers).
     """
+    present = {
+        role: getattr(accounts, ACCOUNT_ROLES[role]) is not None
+        for role in _READS.get(instruction, ())
+    }
+    account_structs.raise_first_missing(instruction, present, profile)
+    account_structs.raise_foreign_token_accounts(
+        instruction, accounts.market.token_program, profile
+    )
+    check_loads(instruction, accounts, args, unwritable)
     if instruction == "addInsuranceFundStake":
         return predict_add(
             accounts,

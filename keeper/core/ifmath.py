@@ -22,11 +22,16 @@ ONE_YEAR_SECONDS = 31_536_000
 
 
 class Rejected(KeeperError):
-    """The program would fail with custom error `code` (plus any `msg!` lines it logs)."""
+    """The program would fail with custom error `code` (plus any `msg!` lines it logs).
 
-    def __init__(self, code: int, logs: tuple[str, ...] = ()) -> None:
+    `site` names which of an instruction's several raise sites of the same code fired,
+    where that matters (a key of keeper.core.error_sites; None: the only one).
+    """
+
+    def __init__(self, code: int, logs: tuple[str, ...] = (), site: str | None = None) -> None:
         self.code = int(code)
         self.logs = logs
+        self.site = site
         super().__init__(f"program error {code}" + (f": {' '.join(logs)}" if logs else ""))
 
 
@@ -34,9 +39,9 @@ class TokenRejected(Rejected):
     """The SPL Token program (called by Drift) would fail with its own error `code`."""
 
 
-def _require(condition: bool, code: int) -> None:
+def _require(condition: bool, code: int, site: str | None = None) -> None:
     if not condition:
-        raise Rejected(code)
+        raise Rejected(code, site=site)
 
 
 # -- integer widths ------------------------------------------------------------------------
@@ -210,7 +215,7 @@ def validate_spot_balances(market: SpotMarket) -> int:
     borrows = cast_to_u64(borrow_token_amount(market))
     revenue = cast_to_u64(revenue_pool_amount(market))
     claim = i64_sub(cast_to_i64(deposits), cast_to_i64(borrows))
-    _require(revenue <= deposits, DriftError.SpotMarketVaultInvariantViolated)
+    _require(revenue <= deposits, DriftError.SpotMarketVaultInvariantViolated, "revenue")
     return claim
 
 
@@ -221,7 +226,9 @@ def validate_spot_market_vault_amount(market: SpotMarket, vault_amount: int) -> 
     balance is cast to i64 for the comparison). Returns the claim.
     """
     claim = validate_spot_balances(market)
-    _require(cast_to_i64(vault_amount) >= claim, DriftError.SpotMarketVaultInvariantViolated)
+    _require(
+        cast_to_i64(vault_amount) >= claim, DriftError.SpotMarketVaultInvariantViolated, "vault"
+    )
     return claim
 
 
@@ -325,7 +332,7 @@ def rebase_fund(fund: FundShares, vault_amount: int) -> FundShares:
 
 
 def rebase_stake_shares(shares: int, stake_base: int, market_base: int) -> int:
-    _require(stake_base <= market_base, DriftError.InvalidIFRebase)
+    _require(stake_base <= market_base, DriftError.InvalidIFRebase, "rebase")
     div: int = 10 ** (market_base - stake_base)
     return shares // div
 

@@ -69,7 +69,21 @@ class ProgramProfile:
     #: (and the user stats') authority (`has_one = authority`, 2001); later builds take
     #: any signer and only require the stake and user stats to share an authority.
     quote_stake_update_requires_authority: bool = False
+    #: Token-2022 markets (v2.87+): token fields are `InterfaceAccount`s and the token
+    #: program an `Interface`; before, a Token-2022 account fails Anchor's owner check.
+    token_2022: bool = True
+    #: Transfer-hook mints (their extra accounts after the mint in remaining accounts).
+    transfer_hooks: bool = True
+    #: The IF structs declare `spot_market` `mut` (a read-only one fails ConstraintMut
+    #: 2000); v2.84 only `load_mut!`s it in the handler (UnableToLoadAccountLoader 6065).
+    if_structs_spot_market_mut: bool = True
+    #: The protocol-v2 tag whose source this profile's error sites cite.
+    source_tag: str = "v2.161.0"
     notes: str = field(default="", compare=False)
+
+    @property
+    def permissionless_quote_stake_update(self) -> bool:
+        return not self.quote_stake_update_requires_authority
 
     def max_apr_for(self, market_index: int) -> int:
         for index, apr in self.max_apr_per_settle_by_market:
@@ -83,6 +97,34 @@ class ProgramProfile:
             program_id if isinstance(program_id, Pubkey) else parse_pubkey(program_id, "program_id")
         )
         return replace(self, program_id=pid)
+
+    def refusal(self, capability: Capability) -> str | None:
+        """Why this build refuses `capability` (None: it supports it)."""
+        if getattr(self, capability.value):
+            return None
+        return f"the {self.name} program {capability.refusal}"
+
+
+class Capability(enum.Enum):
+    """Features a build has or lacks (each a boolean profile field)."""
+
+    TOKEN_2022 = "token_2022"
+    TRANSFER_HOOKS = "transfer_hooks"
+    PERMISSIONLESS_QUOTE_STAKE_UPDATE = "permissionless_quote_stake_update"
+
+    @property
+    def refusal(self) -> str:
+        return _REFUSALS[self]
+
+
+_REFUSALS = {
+    Capability.TOKEN_2022: "predates Token-2022 support (v2.87)",
+    Capability.TRANSFER_HOOKS: "predates transfer-hook mints",
+    Capability.PERMISSIONLESS_QUOTE_STAKE_UPDATE: (
+        "predates permissionless stake-stat updates (v2.92): only the stake's authority "
+        "may refresh its quote stake value"
+    ),
+}
 
 
 def parse_pubkey(text: str, what: str) -> Pubkey:
@@ -114,6 +156,10 @@ DRIFT_V2_84 = ProgramProfile(
     # the gov-token snapshot of market 15 came later.
     user_stats_snapshot_markets=(0,),
     quote_stake_update_requires_authority=True,
+    token_2022=False,
+    transfer_hooks=False,
+    if_structs_spot_market_mut=False,
+    source_tag="v2.84.0",
     notes="Drift protocol v2.84 build (June 2024), the build behind the golden traces.",
 )
 
@@ -138,6 +184,9 @@ _OVERRIDABLE = {
     "interest_fails_on_clock_regression",
     "quote_stake_update_requires_authority",
     "max_apr_per_settle",
+    "token_2022",
+    "transfer_hooks",
+    "if_structs_spot_market_mut",
 }
 
 
@@ -197,6 +246,9 @@ def profile_from_mapping(data: dict[str, Any], *, base_dir: Path | None = None) 
         "init_user_stats_authority_signs",
         "interest_fails_on_clock_regression",
         "quote_stake_update_requires_authority",
+        "token_2022",
+        "transfer_hooks",
+        "if_structs_spot_market_mut",
     ):
         if flag in data:
             if not isinstance(data[flag], bool):

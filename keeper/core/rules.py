@@ -44,9 +44,11 @@ class Blocker:
     opens_at: int | None = None
     #: the `msg!` lines the program logs with the error
     logs: tuple[str, ...] = ()
+    #: which raise site of the code (keeper.core.error_sites key), where several exist
+    site: str | None = None
 
     def rejected(self) -> Rejected:
-        return Rejected(self.code, self.logs)
+        return Rejected(self.code, self.logs, self.site)
 
 
 def raise_first(blockers: Sequence[Blocker]) -> None:
@@ -77,7 +79,7 @@ def _rebased(
     try:
         return ifmath.rebase_accounts(market, stake, vault_amount)
     except Rejected as rej:
-        out.append(Blocker(DriftError(rej.code), "stake base ahead of the market"))
+        out.append(Blocker(DriftError(rej.code), "stake base ahead of the market", site=rej.site))
         return None
 
 
@@ -187,12 +189,20 @@ def settle_blockers(
         out.append(Blocker(DriftError.InvalidSpotMarketAccount, "spot market of another index"))
     next_ts = settle_opens_at(market)
     if next_ts is None:
-        out.append(Blocker(DriftError.RevenueSettingsCannotSettleToIF, "settling disabled"))
+        out.append(
+            Blocker(DriftError.RevenueSettingsCannotSettleToIF, "settling disabled", site="period")
+        )
     elif now_ts < next_ts:
         wait = next_ts - now_ts
         logs = (f"Must wait {wait} seconds until next available settlement time",)
         out.append(
-            Blocker(DriftError.RevenueSettingsCannotSettleToIF, "next settle time", next_ts, logs)
+            Blocker(
+                DriftError.RevenueSettingsCannotSettleToIF,
+                "next settle time",
+                next_ts,
+                logs,
+                site="wait",
+            )
         )
     return tuple(out)
 

@@ -22,7 +22,8 @@ from keeper.core.errors import ErrorTable
 from keeper.core.fmt import format_amount
 from keeper.core.ifmath import Rejected
 from keeper.core.plan import Plan, PlanError, rejection_error
-from keeper.core.profile import ProgramProfile
+from keeper.core.profile import Capability, ProgramProfile
+from keeper.core.programs import TOKEN_2022_PROGRAM_ID
 from keeper.core.snapshot import MarketSnapshot, Snapshot
 from keeper.core.views import InsuranceFundStake, TokenAccount
 from keeper.program.codec import AccountCodec
@@ -44,9 +45,18 @@ class Planner:
 
     def _market(self, snap: Snapshot, market_index: int) -> MarketSnapshot:
         try:
-            return snap.market(market_index)
+            m = snap.market(market_index)
         except KeyError:
             raise PlanError(f"spot market {market_index} was not read") from None
+        if m.market.token_program == TOKEN_2022_PROGRAM_ID:
+            why = self.profile.refusal(Capability.TOKEN_2022)
+            if why is not None:
+                raise PlanError(
+                    f"spot market {market_index} is a Token-2022 market and {why}; its "
+                    "accounts would fail Anchor's owner check (AccountOwnedByWrongProgram "
+                    "3007). Use the profile of a build that supports it."
+                )
+        return m
 
     def _wallet(self, snap: Snapshot, market: MarketSnapshot, owner: Pubkey) -> TokenAccount:
         address = self.wallet_address(market, owner)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solana.rpc.types import TxOpts
@@ -26,6 +28,8 @@ from spl.token.instructions import (
     initialize_mint,
     mint_to,
 )
+
+from keeper.core.profile import DRIFT_V2_84, PROFILES, Capability, ProgramProfile, get_profile
 
 GENESIS_UNIX_MS = 1_750_000_000_000
 
@@ -129,3 +133,37 @@ async def token_account(
         )
     await net.send(await net.tx(ixs, payer))
     return ata
+
+
+#: The profile of the binary DRIFT_PROGRAM_SO names (the golden traces' build unless
+#: DRIFT_PROGRAM_PROFILE says otherwise): what the real program can and cannot do.
+PROGRAM_PROFILE_ENV = "DRIFT_PROGRAM_PROFILE"
+
+
+def binary_profile() -> ProgramProfile | None:
+    """The profile of the real binary under test (None: the model runs)."""
+    if not os.environ.get("DRIFT_PROGRAM_SO"):
+        return None
+    return get_profile(os.environ.get(PROGRAM_PROFILE_ENV, DRIFT_V2_84.name))
+
+
+def profile_with(capability: Capability) -> ProgramProfile:
+    """A profile whose build has `capability`; with a real binary, the binary's own
+    (the test is skipped, saying why, when that build lacks it)."""
+    real = binary_profile()
+    if real is not None:
+        why = real.refusal(capability)
+        if why is not None:
+            pytest.skip(f"DRIFT_PROGRAM_SO is {real.name}: {why}")
+        return real
+    return next(p for p in PROFILES.values() if p.refusal(capability) is None)
+
+
+def profile_without(capability: Capability) -> ProgramProfile:
+    """A profile whose build lacks `capability` (the binary's own with a real one)."""
+    real = binary_profile()
+    if real is not None:
+        if real.refusal(capability) is None:
+            pytest.skip(f"DRIFT_PROGRAM_SO is {real.name}, which has {capability.value}")
+        return real
+    return next(p for p in PROFILES.values() if p.refusal(capability) is not None)

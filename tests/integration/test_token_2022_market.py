@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from localnet_support import profile_with
 
 from keeper.app.cli import main
-from keeper.core.profile import DRIFT_MAINNET
+from keeper.core.profile import Capability
 from keeper.core.programs import TOKEN_2022_PROGRAM_ID
 from localnet.embedded import EmbeddedLocalnet
 from localnet.genesis import GenesisSpec, MarketSpec, StakerSpec
@@ -25,8 +26,9 @@ SPEC = GenesisSpec(
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLocalnet]:
+    profile = profile_with(Capability.TOKEN_2022)
     with EmbeddedLocalnet(
-        DRIFT_MAINNET, tmp_path_factory.mktemp("keys"), start_ts=START_TS, spec=SPEC
+        profile, tmp_path_factory.mktemp("keys"), start_ts=START_TS, spec=SPEC
     ) as n:
         yield n
 
