@@ -130,6 +130,13 @@ async def price_and_size(
             )
         raise sim.error
     units = sim.units_consumed
+    if opts.compute_units and units is not None and units > opts.compute_units:
+        # a validator stops the transaction at the limit; say so before it is sent
+        raise Refused(
+            f"the transaction needs {units:,} compute units, more than the "
+            f"{opts.compute_units:,} given by --compute-units; raise it, or leave it out to "
+            "size it by simulation"
+        )
     if opts.compute_units is None:
         used = units or 200_000
         limit = min(MAX_COMPUTE_UNITS, used + used // 10 + 1_000)
