@@ -22,13 +22,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_MS = 300.0
 
 
 class _FirstCall(BaseHTTPRequestHandler):
-    arrived: list[float] = []
+    arrived: ClassVar[list[float]] = []
 
     def do_POST(self) -> None:
         _FirstCall.arrived.append(time.perf_counter())

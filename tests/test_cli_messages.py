@@ -43,6 +43,6 @@ def test_the_settle_gate_says_when_it_opens() -> None:
 def test_a_bad_url_names_where_it_came_from() -> None:
     with pytest.raises(ConfigError, match=r"^json_rpc_url in /c\.yml 'ftp://x'"):
         resolve_url("ftp://x", source="json_rpc_url in /c.yml")
-    with pytest.raises(ConfigError, match="port '99999' is not 1..65535"):
+    with pytest.raises(ConfigError, match=r"port .99999. is not 1\.\.65535"):
         resolve_url("http://127.0.0.1:99999")
     assert resolve_url("http://[::1]:8899") == "http://[::1]:8899"

@@ -10,4 +10,4 @@ import sys
 # Click) whenever Click is installed; the keeper never runs it, and it costs ~25 ms of
 # every CLI cold start. A None entry makes that optional import fail, as httpx allows.
 # Set here, before any module of this layer imports httpx.
-sys.modules.setdefault("httpx._main", None)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
