@@ -46,3 +46,17 @@ def test_a_bad_url_names_where_it_came_from() -> None:
     with pytest.raises(ConfigError, match=r"port .99999. is not 1\.\.65535"):
         resolve_url("http://127.0.0.1:99999")
     assert resolve_url("http://[::1]:8899") == "http://[::1]:8899"
+
+
+def test_runtime_failures_say_what_to_do() -> None:
+    from solders.pubkey import Pubkey
+
+    from keeper.cluster.sender import explain_failure
+
+    program = Pubkey.new_unique()
+    text = str(explain_failure("AccountNotFound", (), program, TABLE))
+    assert text.startswith("the fee payer has no SOL") and "AccountNotFound" in text
+    budget = explain_failure(
+        {"InstructionError": [0, "ComputationalBudgetExceeded"]}, (), program, TABLE
+    )
+    assert "ran out of compute units" in str(budget)

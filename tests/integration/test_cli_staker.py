@@ -143,3 +143,44 @@ def test_markets_symbols_and_one_json_style(
     code, dry, _ = run(capsys, "stake", "1", *on(net, "alice"), "--dry-run", "--json")
     for doc in (markets, by_symbol, profiles, dry):
         assert camel_everywhere(doc) == []
+
+
+def _on_a_terminal(argv: list[str], answer: bytes) -> tuple[int, str]:
+    """Run drift-if on a pseudo-terminal, answering its question."""
+    import os
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execv(sys.executable, [sys.executable, "-m", "keeper.app.cli", *argv])
+    out, answered = b"", False
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if b"[y/N]" in out and not answered:
+            os.write(fd, answer + b"\n")
+            answered = True
+    _pid, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_a_terminal_is_asked_and_no_means_nothing_sent(net: EmbeddedLocalnet) -> None:
+    def count() -> int:
+        doc = httpx.post(net.url, json={"jsonrpc": "2.0", "id": 1, "method": "getTransactionCount"})
+        return int(doc.json()["result"])
+
+    before = count()
+    code, text = _on_a_terminal(["stake", "5", *on(net, "alice")], b"n")
+    assert code == 1 and "Send this transaction? [y/N]" in text and "nothing sent" in text
+    assert "stake 5.000000 USDC" in text and "fees" in text  # the summary came first
+    assert count() == before
+    code, text = _on_a_terminal(["stake", "5", *on(net, "alice")], b"y")
+    assert code == 0 and "confirmed in slot" in text
+    assert count() == before + 1
