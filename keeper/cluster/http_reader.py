@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from asyncio_throttle.throttler import Throttler
 from solders.pubkey import Pubkey
 
 from keeper.cluster.boundary import http_failure
@@ -40,7 +41,15 @@ def _raw_account(address: Pubkey, doc: Any) -> RawAccount:
 class HttpAccountSource:
     """`get_multiple` at one commitment over one httpx client."""
 
-    def __init__(self, url: str, *, commitment: str = "confirmed", timeout_seconds: float = 10):
+    def __init__(
+        self,
+        url: str,
+        *,
+        commitment: str = "confirmed",
+        timeout_seconds: float = 10,
+        requests_per_second: int = 10,
+    ) -> None:
+        self._throttle = Throttler(rate_limit=max(1, requests_per_second), period=1.0)
         self._url = url
         self._endpoint = redact_url(url)
         self._commitment = commitment
@@ -55,7 +64,8 @@ class HttpAccountSource:
         """One JSON-RPC call; its `result`, or a typed, redacted `RpcError`."""
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
         try:
-            response = await self._client.post(self._url, json=body)
+            async with self._throttle:
+                response = await self._client.post(self._url, json=body)
             response.raise_for_status()
             doc = response.json()
         except Exception as exc:

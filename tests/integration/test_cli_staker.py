@@ -76,9 +76,13 @@ def test_a_typed_full_value_unstakes_every_share_and_one_amount_is_shown(
 ) -> None:
     assert run(capsys, "stake", "3000", *on(net, "bob"), "-y")[0] == 0
     assert run(capsys, "deposit-revenue", "700", *on(net, "bob"), "-y")[0] == 0
+    code, doc, text = run(capsys, "settle", "--all", *on(net, "bob"), "-y", "--json")
+    assert code == 0 and doc["markets"] == [] and doc["skipped"][0]["market"] == 0, text
+    assert "the settle opens at" in doc["skipped"][0]["reason"]
     net.travel(3600)
-    code, doc, text = run(capsys, "settle", *on(net, "bob"), "-y", "--json")
+    code, doc, text = run(capsys, "settle", "--all", *on(net, "bob"), "-y", "--json")
     assert code == 0, text
+    assert [m["market"] for m in doc["markets"]] == [0] and doc["figures"]["amount"] > 0
     code, status, _ = run(capsys, "status", *on(net, "bob"), "--json")
     stake = status["stakes"][0]
     market = status["markets"][0]
@@ -184,3 +188,30 @@ def test_a_terminal_is_asked_and_no_means_nothing_sent(net: EmbeddedLocalnet) ->
     code, text = _on_a_terminal(["stake", "5", *on(net, "alice")], b"y")
     assert code == 0 and "confirmed in slot" in text
     assert count() == before + 1
+
+
+def test_a_fee_payer_pays_and_a_fixed_priority_fee_is_priced(
+    net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def lamports(who: str) -> int:
+        from keeper.app.solana_config import load_keypair
+
+        key = str(load_keypair(net.keys[who]).pubkey())
+        doc = httpx.post(
+            net.url, json={"jsonrpc": "2.0", "id": 1, "method": "getBalance", "params": [key]}
+        ).json()
+        return int(doc["result"]["value"])
+
+    alice, bob = lamports("alice"), lamports("bob")
+    code, doc, text = run(
+        capsys,
+        "stake", "2", *on(net, "alice"), "-y", "--json",
+        "--fee-payer", str(net.keys["bob"]), "--priority-fee", "1000",
+    )  # fmt: skip
+    assert code == 0, text
+    fees = doc["fees"]
+    assert fees["computeUnitPriceMicroLamports"] == 1000
+    assert fees["priorityFeeLamports"] == -(-1000 * fees["computeUnitLimit"] // 1_000_000)
+    assert fees["signatureFeeLamports"] == 2 * 5000  # the signer and the fee payer
+    assert lamports("alice") == alice  # the staker's SOL is untouched
+    assert bob - lamports("bob") == fees["signatureFeeLamports"] + fees["priorityFeeLamports"]

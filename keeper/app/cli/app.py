@@ -73,6 +73,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name="drift-if", standalone_mode=False)
         return int(result or 0)
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `drift-if` alone: the help, exit 2
+            print(exc.format_message(), file=sys.stderr)
+            return 2
         hint = ""
         if exc.ctx is not None:
             hint = f" (see `{exc.ctx.command_path} --help`)"

@@ -141,7 +141,10 @@ def open_reader(cluster: Cluster, opts: Options) -> HttpAccountSource:
     from keeper.cluster.http_reader import HttpAccountSource
 
     return HttpAccountSource(
-        cluster.url, commitment=cluster.commitment, timeout_seconds=opts.timeout
+        cluster.url,
+        commitment=cluster.commitment,
+        timeout_seconds=opts.timeout,
+        requests_per_second=opts.rps,
     )
 
 

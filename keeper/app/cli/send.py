@@ -27,7 +27,7 @@ from keeper.app.cli.output import Output, camel_keys
 from keeper.core.errors import KeeperError, RpcError
 from keeper.core.fmt import format_amount, format_utc
 from keeper.core.plan import Plan
-from keeper.core.views import INSURANCE_FUND_STAKE_SIZE, USER_STATS_SIZE
+from keeper.core.views import INSURANCE_FUND_STAKE_SIZE, USER_STATS_SIZE, SpotMarket
 
 if TYPE_CHECKING:
     from keeper.app.session import Session
@@ -177,6 +177,38 @@ def confirm(opts: Options, out: Output, question: str) -> None:
         )
     if not click.confirm(question, default=False):
         raise Refused("nothing sent: not confirmed")
+
+
+@dataclass(frozen=True)
+class TxContext:
+    """What a signing command works with: the session, the light RPC, options, output."""
+
+    session: Session
+    rpc: HttpAccountSource
+    opts: Options
+    out: Output
+
+    async def send(
+        self,
+        plan: Plan,
+        market: SpotMarket,
+        headline: str,
+        details: Sequence[tuple[str, str]] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """`send` for this command, amounts in `market`'s token."""
+        return await send(
+            self.session,
+            plan,
+            self.opts,
+            self.out,
+            self.rpc,
+            decimals=market.decimals,
+            symbol=market.symbol,
+            headline=headline,
+            details=details,
+            extra=extra,
+        )
 
 
 async def send(

@@ -17,7 +17,7 @@ import click
 from keeper.app.cli.connect import open_reader, open_session, resolve_cluster, resolve_markets
 from keeper.app.cli.options import Options, UsageError, market_option, tx_options
 from keeper.app.cli.output import Output
-from keeper.app.cli.send import Refused, figure_lines, send
+from keeper.app.cli.send import Refused, TxContext, figure_lines
 from keeper.core import ifmath, rules
 from keeper.core.errors import ErrorTable, ProgramError
 from keeper.core.fmt import format_amount, opens_in, parse_amount
@@ -26,9 +26,8 @@ from keeper.core.snapshot import MarketSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from keeper.app.session import Session
-    from keeper.cluster.http_reader import HttpAccountSource
 
-Body = Callable[["Session", "HttpAccountSource", Options, Output], Awaitable[int]]
+Body = Callable[[TxContext], Awaitable[int]]
 
 
 def run_tx(opts: Options, body: Body) -> int:
@@ -40,7 +39,7 @@ def run_tx(opts: Options, body: Body) -> int:
         session = open_session(cluster, opts)
         rpc = open_reader(cluster, opts)
         try:
-            return await body(session, rpc, opts, out)
+            return await body(TxContext(session, rpc, opts, out))
         finally:
             await rpc.close()
             await session.close()
@@ -104,9 +103,8 @@ def _amount_command(name: str, help_text: str, verb: str) -> Callable[[MakePlan]
         def command(amount: str, market: int | str, **kwargs: Any) -> int:
             opts = Options.from_kwargs(kwargs)
 
-            async def body(
-                session: Session, rpc: HttpAccountSource, opts: Options, out: Output
-            ) -> int:
+            async def body(ctx: TxContext) -> int:
+                session = ctx.session
                 index, snap, m = await _one_market(session, market)
                 symbol, decimals = m.market.symbol, m.market.decimals
                 base = parse_token_amount(amount, decimals, symbol)
@@ -120,17 +118,7 @@ def _amount_command(name: str, help_text: str, verb: str) -> Callable[[MakePlan]
                 headline = (
                     f"{verb} {format_amount(base, decimals)} {symbol} (market {index}, {symbol})"
                 )
-                return await send(
-                    session,
-                    plan,
-                    opts,
-                    out,
-                    rpc,
-                    decimals=decimals,
-                    symbol=symbol,
-                    headline=headline,
-                    details=details,
-                )
+                return await ctx.send(plan, m.market, headline, details)
 
             return run_tx(opts, body)
 
@@ -171,7 +159,8 @@ def unstake_cmd(amount: str | None, everything: bool, market: int | str, **kwarg
     if (amount is None) == (not everything):
         raise UsageError("give an AMOUNT to unstake, or --all (not both)")
 
-    async def body(session: Session, rpc: HttpAccountSource, opts: Options, out: Output) -> int:
+    async def body(ctx: TxContext) -> int:
+        session = ctx.session
         index, snap, m = await _one_market(session, market)
         who = session.signer().pubkey()
         symbol, decimals = m.market.symbol, m.market.decimals
@@ -209,17 +198,7 @@ def unstake_cmd(amount: str | None, everything: bool, market: int | str, **kwarg
             f"request an unstake of {format_amount(frozen, decimals)} {symbol} "
             f"({f['shares_requested']:,} shares) from market {index}"
         )
-        return await send(
-            session,
-            plan,
-            opts,
-            out,
-            rpc,
-            decimals=decimals,
-            symbol=symbol,
-            headline=headline,
-            details=details,
-        )
+        return await ctx.send(plan, m.market, headline, details)
 
     return run_tx(opts, body)
 
@@ -227,85 +206,63 @@ def unstake_cmd(amount: str | None, everything: bool, market: int | str, **kwarg
 # -- cancel / withdraw --------------------------------------------------------------------------
 
 
-@click.command("cancel", help="Cancel the pending unstake request (forfeits gains since it).")
-@market_option
-@tx_options
-def cancel_cmd(market: int | str, **kwargs: Any) -> int:
-    opts = Options.from_kwargs(kwargs)
+MarketBody = Callable[[TxContext, int, Snapshot, MarketSnapshot], Awaitable[int]]
 
-    async def body(session: Session, rpc: HttpAccountSource, opts: Options, out: Output) -> int:
-        index, snap, m = await _one_market(session, market)
-        symbol, decimals = m.market.symbol, m.market.decimals
-        plan = session.planner.cancel(snap, session.signer().pubkey(), index)
-        f = plan.figures
-        details = [
-            (
-                "forfeits",
-                f"{format_amount(f['value_forfeited'], decimals)} {symbol} "
-                f"({f['shares_forfeited']:,} shares)",
-            )
-        ]
-        headline = f"cancel the unstake request on market {index} ({symbol})"
-        return await send(
-            session,
-            plan,
-            opts,
-            out,
-            rpc,
-            decimals=decimals,
-            symbol=symbol,
-            headline=headline,
-            details=details,
+
+def _market_command(name: str, help_text: str) -> Callable[[MarketBody], click.Command]:
+    """A signing command on one market (`--market`), given the snapshot it reads."""
+
+    def wrap(act: MarketBody) -> click.Command:
+        @click.command(name, help=help_text)
+        @market_option
+        @tx_options
+        def command(market: int | str, **kwargs: Any) -> int:
+            async def body(ctx: TxContext) -> int:
+                index, snap, m = await _one_market(ctx.session, market)
+                return await act(ctx, index, snap, m)
+
+            return run_tx(Options.from_kwargs(kwargs), body)
+
+        return command
+
+    return wrap
+
+
+@_market_command("cancel", "Cancel the pending unstake request (forfeits gains since it).")
+async def cancel_cmd(ctx: TxContext, index: int, snap: Snapshot, m: MarketSnapshot) -> int:
+    symbol, decimals = m.market.symbol, m.market.decimals
+    plan = ctx.session.planner.cancel(snap, ctx.session.signer().pubkey(), index)
+    f = plan.figures
+    forfeits = (
+        f"{format_amount(f['value_forfeited'], decimals)} {symbol} "
+        f"({f['shares_forfeited']:,} shares)"
+    )
+    headline = f"cancel the unstake request on market {index} ({symbol})"
+    return await ctx.send(plan, m.market, headline, [("forfeits", forfeits)])
+
+
+@_market_command("withdraw", "Withdraw a matured unstake request to the wallet.")
+async def withdraw_cmd(ctx: TxContext, index: int, snap: Snapshot, m: MarketSnapshot) -> int:
+    session = ctx.session
+    who = session.signer().pubkey()
+    symbol, decimals = m.market.symbol, m.market.decimals
+    stake = snap.stake(who, index)
+    if stake is not None and not stake.has_pending_request:
+        raise Refused(
+            f"there is no pending unstake request to withdraw on market {index}; "
+            "request one with `drift-if unstake AMOUNT` (or --all), then withdraw "
+            "when it matures"
         )
-
-    return run_tx(opts, body)
-
-
-@click.command("withdraw", help="Withdraw a matured unstake request to the wallet.")
-@market_option
-@tx_options
-def withdraw_cmd(market: int | str, **kwargs: Any) -> int:
-    opts = Options.from_kwargs(kwargs)
-
-    async def body(session: Session, rpc: HttpAccountSource, opts: Options, out: Output) -> int:
-        index, snap, m = await _one_market(session, market)
-        who = session.signer().pubkey()
-        symbol, decimals = m.market.symbol, m.market.decimals
-        stake = snap.stake(who, index)
-        if stake is not None and not stake.has_pending_request:
-            raise Refused(
-                f"there is no pending unstake request to withdraw on market {index}; "
-                "request one with `drift-if unstake AMOUNT` (or --all), then withdraw "
-                "when it matures"
-            )
-        if stake is not None:
-            blockers = rules.withdraw_blockers(
-                snap.state,
-                m.market,
-                stake,
-                m.if_vault_amount,
-                snap.now_ts,
-                session.profile,
-                index,
-            )
-            if blockers:
-                raise explain_blockers(blockers, session.planner.errors, snap.now_ts, "withdraw")
-        plan = session.planner.withdraw(snap, who, index)
-        details = [("paid out", f"{format_amount(plan.figures['amount'], decimals)} {symbol}")]
-        headline = f"withdraw the matured request on market {index} ({symbol})"
-        return await send(
-            session,
-            plan,
-            opts,
-            out,
-            rpc,
-            decimals=decimals,
-            symbol=symbol,
-            headline=headline,
-            details=details,
+    if stake is not None:
+        blockers = rules.withdraw_blockers(
+            snap.state, m.market, stake, m.if_vault_amount, snap.now_ts, session.profile, index
         )
-
-    return run_tx(opts, body)
+        if blockers:
+            raise explain_blockers(blockers, session.planner.errors, snap.now_ts, "withdraw")
+    plan = session.planner.withdraw(snap, who, index)
+    details = [("paid out", f"{format_amount(plan.figures['amount'], decimals)} {symbol}")]
+    headline = f"withdraw the matured request on market {index} ({symbol})"
+    return await ctx.send(plan, m.market, headline, details)
 
 
 # -- settle ------------------------------------------------------------------------------------
@@ -334,7 +291,8 @@ def settle_cmd(markets: tuple[str, ...], everything: bool, **kwargs: Any) -> int
         raise UsageError("give --market or --all, not both")
     refs = [MARKET.convert(m, None, None) for m in markets] or [0]
 
-    async def body(session: Session, rpc: HttpAccountSource, opts: Options, out: Output) -> int:
+    async def body(ctx: TxContext) -> int:
+        session = ctx.session
         from keeper.app.cli.connect import read_state
 
         if everything:
@@ -359,11 +317,11 @@ def settle_cmd(markets: tuple[str, ...], everything: bool, **kwargs: Any) -> int
                         raise
                     skipped.append({"market": m.market_index, "reason": str(exc)})
         if not plans and everything:
-            out.line("no market is due for a settle")
+            ctx.out.line("no market is due for a settle")
             for s in skipped:
-                out.line(f"  market {s['market']}: {s['reason']}")
-            if opts.json:
-                out.document({"action": "settle", "batches": [], "skipped": skipped})
+                ctx.out.line(f"  market {s['market']}: {s['reason']}")
+            if ctx.opts.json:
+                ctx.out.document({"action": "settle", "markets": [], "skipped": skipped})
             return 0
         code = 0
         for start in range(0, len(plans), SETTLES_PER_TRANSACTION):
@@ -377,17 +335,11 @@ def settle_cmd(markets: tuple[str, ...], everything: bool, **kwargs: Any) -> int
                 )
                 for p, m in batch
             ]
-            first = batch[0][1].market
-            code |= await send(
-                session,
+            code |= await ctx.send(
                 plan,
-                opts,
-                out,
-                rpc,
-                decimals=first.decimals,
-                symbol=first.symbol,
-                headline=f"settle {len(batch)} market(s)",
-                details=details,
+                batch[0][1].market,
+                f"settle {len(batch)} market(s)",
+                details,
                 extra={
                     "markets": [
                         {"market": m.market_index, "amount": p.figures["amount"]} for p, m in batch
