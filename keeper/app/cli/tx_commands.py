@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keeper.app.cli.connect import open_reader, open_session, resolve_cluster, resolve_markets
-from keeper.app.cli.options import Options, UsageError, market_option, tx_options
+from keeper.app.cli.connect import (
+    open_reader,
+    open_session,
+    read_state,
+    resolve_cluster,
+    resolve_markets,
+)
+from keeper.app.cli.options import MARKET, Options, UsageError, market_option, tx_options
 from keeper.app.cli.output import Output
 from keeper.app.cli.send import Refused, TxContext, figure_lines
 from keeper.core import ifmath, rules
@@ -277,23 +283,20 @@ SETTLES_PER_TRANSACTION = 4
 @click.option(
     "--market",
     "markets",
-    type=click.STRING,
+    type=MARKET,
     multiple=True,
     help="Spot market index or symbol (repeatable; default 0).",
 )
 @click.option("--all", "everything", is_flag=True, help="Every market whose settle is due.")
 @tx_options
-def settle_cmd(markets: tuple[str, ...], everything: bool, **kwargs: Any) -> int:
-    from keeper.app.cli.options import MARKET
-
+def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) -> int:
     opts = Options.from_kwargs(kwargs)
     if markets and everything:
         raise UsageError("give --market or --all, not both")
-    refs = [MARKET.convert(m, None, None) for m in markets] or [0]
+    refs = list(markets) or [0]
 
     async def body(ctx: TxContext) -> int:
         session = ctx.session
-        from keeper.app.cli.connect import read_state
 
         if everything:
             state = await read_state(session.reader, session.codec)
