@@ -227,3 +227,11 @@ market_option = click.option(
     show_default=True,
     help="Spot market index or symbol (e.g. 0 or USDC).",
 )
+
+markets_option = click.option(
+    "--market",
+    "markets",
+    type=MARKET,
+    multiple=True,
+    help="Spot market index or symbol (repeatable; default 0).",
+)

@@ -22,7 +22,7 @@ from keeper.app.cli.connect import (
     resolve_cluster,
     resolve_markets,
 )
-from keeper.app.cli.options import MARKET, PUBKEY, Options, cluster_options
+from keeper.app.cli.options import PUBKEY, Options, cluster_options, markets_option
 from keeper.app.cli.output import Output
 from keeper.cluster.redact import redact_url
 from keeper.core.fmt import (
@@ -272,13 +272,7 @@ def stake_details(s: StakeStatus, m: MarketStatus, now_ts: int) -> list[tuple[st
 
 
 @click.command("status", help="Insurance fund markets and a staker's stakes in them.")
-@click.option(
-    "--market",
-    "markets",
-    type=MARKET,
-    multiple=True,
-    help="Spot market index or symbol (repeatable; default 0).",
-)
+@markets_option
 @click.option("--authority", type=PUBKEY, help="Whose stakes to show (default: the keypair's).")
 @click.option("--no-yield", is_flag=True, help="Skip the yield estimate (saves RPC calls).")
 @cluster_options

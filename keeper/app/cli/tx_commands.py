@@ -21,7 +21,13 @@ from keeper.app.cli.connect import (
     resolve_cluster,
     resolve_markets,
 )
-from keeper.app.cli.options import MARKET, Options, UsageError, market_option, tx_options
+from keeper.app.cli.options import (
+    Options,
+    UsageError,
+    market_option,
+    markets_option,
+    tx_options,
+)
 from keeper.app.cli.output import Output
 from keeper.app.cli.send import Refused, TxContext, figure_lines
 from keeper.core import ifmath, rules
@@ -280,13 +286,7 @@ SETTLES_PER_TRANSACTION = 4
 @click.command(
     "settle", help="Settle revenue pools into the insurance funds (--all: every due market)."
 )
-@click.option(
-    "--market",
-    "markets",
-    type=MARKET,
-    multiple=True,
-    help="Spot market index or symbol (repeatable; default 0).",
-)
+@markets_option
 @click.option("--all", "everything", is_flag=True, help="Every market whose settle is due.")
 @tx_options
 def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) -> int:
