@@ -21,7 +21,9 @@ START_TS = 1_767_225_600  # 2026-01-01T00:00:00Z
 def run(net: EmbeddedLocalnet, who: str, *argv: str, expect_failure: bool = False) -> None:
     shown = " ".join(argv)
     print(f"\n$ drift-if {shown} -k {who}.json", flush=True)
-    code = drift_if([*argv, "-u", net.url, "-k", str(net.keys[who])])
+    # -y: the demo's output is not a terminal, and it means to send
+    sends = argv[0] not in ("status", "markets")
+    code = drift_if([*argv, "-u", net.url, "-k", str(net.keys[who]), *(["-y"] if sends else [])])
     if (code != 0) != expect_failure:
         raise SystemExit(f"demo step failed: drift-if {shown} exited {code}")
 

@@ -34,16 +34,28 @@ class SolanaCliConfig:
     commitment: str = "confirmed"
 
 
-def resolve_url(url_or_moniker: str) -> str:
-    """A moniker (m, d, t, l or their long names) or an http(s) URL → an http(s) URL."""
+def resolve_url(url_or_moniker: str, source: str = "--url") -> str:
+    """A moniker (m, d, t, l or their long names) or an http(s) URL → an http(s) URL.
+
+    `source` names where the value came from (`--url`, or the config file's key), so
+    the error points at the place to fix. The port, when given, must be 1..65535.
+    """
     text = url_or_moniker.strip()
     if text in MONIKERS:
         return MONIKERS[text]
     if not text.startswith(("http://", "https://")):
         raise ConfigError(
-            f"--url {redact_url(text)!r} is neither an http(s) URL nor a moniker "
+            f"{source} {redact_url(text)!r} is neither an http(s) URL nor a moniker "
             f"({', '.join(sorted(MONIKERS))})"
         )
+    hostport = text.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2]
+    host, colon, port = hostport.rpartition(":")
+    if (colon and not host.endswith("]") and "]" not in port) and (
+        not port.isdigit() or not 0 < int(port) <= 65535
+    ):
+        raise ConfigError(f"{source} {redact_url(text)!r}: port {port!r} is not 1..65535")
+    if not (host if colon else hostport).strip("[]"):
+        raise ConfigError(f"{source} {redact_url(text)!r} names no host")
     return text
 
 
@@ -88,9 +100,12 @@ def load_cli_config(path: Path | None = None) -> SolanaCliConfig:
             raise ConfigError(f"config file {cfg_path} does not exist")
         return SolanaCliConfig()
     try:
-        values = _parse_flat_yaml(cfg_path.read_text(), cfg_path)
+        values = _parse_flat_yaml(cfg_path.read_text(encoding="utf-8"), cfg_path)
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {cfg_path}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read config file {cfg_path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        # never echo the bytes: a mistaken -C may point at a secret
+        raise ConfigError(f"config file {cfg_path} is not a UTF-8 text (YAML) file") from None
     defaults = SolanaCliConfig()
     commitment = values.get("commitment", defaults.commitment) or defaults.commitment
     if commitment not in COMMITMENTS:
@@ -110,7 +125,12 @@ def load_keypair(path: str | Path) -> Keypair:
     """
     p = Path(os.path.expanduser(str(path)))
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        # the exception's text quotes a byte of the file, which may be a secret byte
+        raise ConfigError(
+            f"keypair file {p} is not a JSON text file (expected an array of 64 bytes)"
+        ) from None
     except FileNotFoundError:
         raise ConfigError(f"keypair file {p} does not exist") from None
     except OSError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Protocol
 
 from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK
@@ -20,8 +21,38 @@ from keeper.core.errors import DecodeError, RpcError
 from keeper.core.programs import SYSVAR_PROGRAM_ID
 from keeper.core.snapshot import Snapshot, build_snapshot
 from keeper.core.spl_token import decode_token_account
-from keeper.core.views import RawAccount
-from keeper.program.codec import AccountCodec
+from keeper.core.views import (
+    DriftView,
+    InsuranceFundStake,
+    RawAccount,
+    SpotMarket,
+    State,
+    UserStats,
+)
+
+
+class SnapshotCodec(Protocol):
+    """What reading a snapshot needs of the program binding (`AccountCodec`).
+
+    A protocol, not the class, so this module does not import AnchorPy: a caller may
+    pass a codec that loads the IDL only when the first account is decoded, after the
+    first RPC call is on its way (the CLI's cold start).
+    """
+
+    @property
+    def program_id(self) -> Pubkey: ...
+
+    def account_name(self, data: bytes) -> str | None: ...
+
+    def decode_drift(self, acc: RawAccount) -> DriftView: ...
+
+    def decode_state(self, acc: RawAccount) -> State: ...
+
+    def decode_spot_market(self, acc: RawAccount) -> SpotMarket: ...
+
+    def decode_stake(self, acc: RawAccount) -> InsuranceFundStake: ...
+
+    def decode_user_stats(self, acc: RawAccount) -> UserStats: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +97,7 @@ class SnapshotRequest:
 
 
 async def fetch_snapshot(
-    source: AccountSource, codec: AccountCodec, request: SnapshotRequest
+    source: AccountSource, codec: SnapshotCodec, request: SnapshotRequest
 ) -> Snapshot:
     """Read State, markets, both vaults per market, stakes and user stats in one call."""
     pdas = DriftAddresses(codec.program_id)

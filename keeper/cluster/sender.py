@@ -89,7 +89,21 @@ def explain_failure(
         if culprit is None or culprit == program_id:
             return ProgramError(errors.lookup(code))
         return ProgramError(ProgramErrorInfo(code, f"Custom({code})", f"program {culprit} failed"))
-    return TransactionFailed(f"transaction failed: {redact_text(str(err))}", logs)
+    text = redact_text(str(err))
+    if "AccountNotFound" in text:
+        # the runtime's name for "the fee payer's account does not exist": it has no SOL
+        return TransactionFailed(
+            "the fee payer has no SOL (the cluster does not know its account); fund it "
+            f"with SOL for the fee, then retry [{text}]",
+            logs,
+        )
+    if "ComputationalBudgetExceeded" in text or any("exceeded CUs meter" in ln for ln in logs):
+        return TransactionFailed(
+            "the transaction ran out of compute units; raise the compute-unit limit "
+            f"[{text}]",
+            logs,
+        )
+    return TransactionFailed(f"transaction failed: {text}", logs)
 
 
 @dataclass(frozen=True)

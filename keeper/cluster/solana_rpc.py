@@ -24,6 +24,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from keeper.cluster.boundary import exception_text, http_failure
 from keeper.cluster.redact import redact_text, redact_url
 from keeper.cluster.transport import (
     RPC_METHOD,
@@ -33,15 +34,14 @@ from keeper.cluster.transport import (
     TxErrorJson,
     check_batch,
 )
-from keeper.core.errors import RpcBadAnswer, RpcError, RpcRejected, RpcUnreachable
+from keeper.core.errors import RpcBadAnswer, RpcError, RpcRejected
 from keeper.core.views import RawAccount
 
 R = TypeVar("R")
 T = TypeVar("T")
 
 
-def _text(exc: BaseException) -> str:
-    return redact_text(str(exc) or type(exc).__name__)
+_text = exception_text
 
 
 def rpc_failure(method: str, endpoint: str, exc: Exception, timeout_seconds: float) -> RpcError:
@@ -52,22 +52,9 @@ def rpc_failure(method: str, endpoint: str, exc: Exception, timeout_seconds: flo
     """
     if isinstance(exc, SolanaRpcException) and isinstance(exc.__cause__, Exception):
         exc = exc.__cause__
-    if isinstance(exc, RpcError):
-        return exc
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return RpcUnreachable(
-            method, endpoint, f"the node did not answer within {timeout_seconds:g} s"
-        )
-    if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        cause = f"the provider answered HTTP {status} {exc.response.reason_phrase}".rstrip()
-        if status == 429:
-            cause += " (rate limited: lower the requests per second)"
-        return RpcUnreachable(method, endpoint, cause)
-    if isinstance(exc, httpx.TransportError | OSError):
-        return RpcUnreachable(method, endpoint, f"could not reach the node ({_text(exc)})")
-    if isinstance(exc, httpx.HTTPError):
-        return RpcUnreachable(method, endpoint, f"the request failed ({_text(exc)})")
+    transport = http_failure(method, endpoint, exc, timeout_seconds)
+    if transport is not None:
+        return transport
     if isinstance(exc, RPCException):
         answer = exc.args[0] if exc.args else exc
         message = getattr(answer, "message", None) or str(answer)

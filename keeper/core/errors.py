@@ -80,7 +80,11 @@ class ProgramErrorInfo:
     explanation: str = ""
 
     def describe(self) -> str:
-        text = f"{self.name} ({self.code}): {self.message}"
+        # Many Drift errors' messages are their own names: say the name once.
+        if self.message.rstrip(".").replace(" ", "") == self.name:
+            text = f"{self.name} ({self.code})"
+        else:
+            text = f"{self.name} ({self.code}): {self.message}"
         return f"{text}. {self.explanation}" if self.explanation else text
 
 

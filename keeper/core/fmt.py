@@ -17,14 +17,38 @@ def format_amount(amount: int, decimals: int) -> str:
     return sign + text
 
 
+def format_amount_plain(amount: int, decimals: int) -> str:
+    """`1234567, 6` → `1.234567` without thousands separators: the one spelling that
+    `parse_amount` reads back exactly (machine output, pre-filled inputs)."""
+    return format_amount(amount, decimals).replace(",", "")
+
+
+_AMOUNT = re.compile(r"[0-9]*(?:\.[0-9]*)?")
+
+
 def parse_amount(text: str, decimals: int) -> int:
-    """`"1.5", 6` → `1500000`; refuses more precision than the token has."""
-    raw = text.strip().replace("_", "").replace(",", "")
-    if not raw or raw.startswith("-"):
-        raise ValueError(f"{text!r} is not a positive amount")
+    """`"1.5", 6` → `1500000`: ASCII digits with at most one `.` and at most `decimals`
+    decimal places, nothing else.
+
+    One strict grammar, because a loose one silently changes amounts (`1,5` read as
+    15, `٥` read as 5): separators, signs, exponents and non-ASCII digits are refused
+    with a hint. Zero parses (it is a number); whether zero is allowed is the caller's
+    rule.
+    """
+    raw = text.strip()
+    if not raw or _AMOUNT.fullmatch(raw) is None or raw == ".":
+        if "," in raw:
+            hint = "use . as the decimal point and no thousands separators"
+        elif raw.startswith("-"):
+            hint = "the amount must be positive"
+        elif any(c.isdigit() and not c.isascii() for c in raw):
+            hint = "write the digits as ASCII 0-9"
+        elif "_" in raw or " " in raw or "'" in raw:
+            hint = "write the amount without separators"
+        else:
+            hint = "write it as digits with at most one . (e.g. 1000 or 12.5)"
+        raise ValueError(f"{text!r} is not an amount: {hint}")
     whole, _, frac = raw.partition(".")
-    if not (whole or frac) or not (whole or "0").isdigit() or (frac and not frac.isdigit()):
-        raise ValueError(f"{text!r} is not a number")
     if len(frac) > decimals:
         raise ValueError(f"{text!r} has more than {decimals} decimal places")
     scale: int = 10**decimals
@@ -33,6 +57,31 @@ def parse_amount(text: str, decimals: int) -> int:
 
 def format_ts(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_utc(ts: int) -> str:
+    """`2026-01-01 14:00:00 UTC`: an absolute time a staker can act on."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_wait(seconds: int) -> str:
+    """`1 h 26 m`, `2 d 3 h`, `45 s`: how long until something, two units at most."""
+    if seconds <= 0:
+        return "now"
+    units = (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1))
+    parts: list[str] = []
+    for name, size in units:
+        count, seconds = divmod(seconds, size)
+        if count or parts:
+            parts.append(f"{count} {name}")
+        if len(parts) == 2:
+            break
+    return " ".join(p for p in parts if not p.startswith("0 ")) or "now"
+
+
+def opens_in(ts: int, now_ts: int) -> str:
+    """`2026-01-01 14:00:00 UTC, in 1 h 26 m`."""
+    return f"{format_utc(ts)}, in {format_wait(ts - now_ts)}"
 
 
 def format_duration(seconds: int) -> str:

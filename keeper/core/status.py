@@ -17,6 +17,8 @@ from keeper.core.views import InsuranceFundStake, State
 @dataclass(frozen=True)
 class MarketStatus:
     market_index: int
+    #: the market's recorded name (e.g. "USDC"), or `#index`
+    symbol: str
     decimals: int
     if_vault_amount: int
     total_shares: int
@@ -33,6 +35,8 @@ class MarketStatus:
     settle_enabled: bool
     next_settle_ts: int
     unstaking_period_seconds: int
+    #: tokens per share × 1e6 (ifmath.share_price)
+    share_price: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
@@ -52,6 +56,13 @@ class StakeStatus:
     withdrawable: bool
     #: every reason the program would refuse a withdraw now, in its order (empty = open)
     withdraw_blockers: tuple[str, ...]
+    #: the requested shares' value now (a withdraw pays min(this, request_value))
+    request_value_now: int = 0
+    #: the stake as the Drift app values it: requested shares at min(frozen value,
+    #: value now), the other shares at their value now
+    position_value: int = 0
+    #: position_value − cost_basis
+    gain_loss: int = 0
 
     def to_json(self) -> dict[str, Any]:
         doc = {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
@@ -68,6 +79,7 @@ def market_status(
     next_settle = rules.settle_opens_at(market)
     return MarketStatus(
         market_index=market.market_index,
+        symbol=market.symbol,
         decimals=market.decimals,
         if_vault_amount=snap.if_vault_amount,
         total_shares=fund.total_shares,
@@ -83,6 +95,7 @@ def market_status(
         settle_enabled=next_settle is not None,
         next_settle_ts=next_settle or 0,
         unstaking_period_seconds=fund.unstaking_period_seconds,
+        share_price=ifmath.share_price(fund.total_shares, snap.if_vault_amount),
     )
 
 
@@ -99,6 +112,14 @@ def stake_status(
     blockers = rules.withdraw_blockers(
         state, snap.market, stake, snap.if_vault_amount, now_ts, profile
     )
+    fund = snap.market.insurance_fund
+    shares = ifmath.stake_shares(stake, snap.market)
+    requested = min(stake.last_withdraw_request_shares, shares)
+    requested_now = ifmath.shares_to_amount(requested, fund.total_shares, snap.if_vault_amount)
+    rest_now = ifmath.shares_to_amount(shares - requested, fund.total_shares, snap.if_vault_amount)
+    position = (min(stake.last_withdraw_request_value, requested_now) if pending else 0) + rest_now
+    if not pending:
+        position = ifmath.stake_value(stake, snap.market, snap.if_vault_amount)
     return StakeStatus(
         authority=stake.authority,
         market_index=stake.market_index,
@@ -111,6 +132,9 @@ def stake_status(
         matures_ts=rules.withdraw_opens_at(stake, snap.market) if pending else 0,
         withdrawable=pending and not blockers,
         withdraw_blockers=tuple(b.reason for b in blockers),
+        request_value_now=requested_now if pending else 0,
+        position_value=position,
+        gain_loss=position - stake.cost_basis,
     )
 
 

@@ -95,6 +95,13 @@ class SpotMarket:
     fuel_boost_insurance: int
     token_program_flag: int
     raw: bytes = field(repr=False, compare=False)
+    #: the display name the market records (e.g. "USDC"), trailing padding removed
+    name: str = field(default="", compare=False)
+
+    @property
+    def symbol(self) -> str:
+        """The market's name, or `#<index>` when it records none."""
+        return self.name or f"#{self.market_index}"
 
     @property
     def status_name(self) -> str:

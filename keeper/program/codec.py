@@ -121,6 +121,12 @@ def _sumtype_index(value: Any) -> int:
     raise DecodeError(f"cannot read enum value {value!r}")
 
 
+def market_name(encoded: bytes) -> str:
+    """A SpotMarket's 32-byte `name`: UTF-8, padded with spaces or NULs; printable only."""
+    text = encoded.decode("utf-8", "replace").rstrip(" \x00")
+    return "".join(c for c in text if c.isprintable()).strip()
+
+
 class AccountCodec:
     """Decodes and encodes the accounts of one Drift deployment."""
 
@@ -179,6 +185,7 @@ class AccountCodec:
             insurance_fund=InsuranceFund(**if_fields),
             status=_sumtype_index(obj.status),
             raw=acc.data,
+            name=market_name(bytes(obj.name)),
         )
         if market.address != acc.address:
             raise DecodeError(

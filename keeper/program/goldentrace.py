@@ -283,7 +283,10 @@ def _parse_step(obj: dict[str, Any]) -> Step:
 
 def load_trace(path: Path) -> Trace:
     try:
-        obj = json.loads(path.read_text())
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        # the decode error quotes a byte of the file: never echo file bytes
+        raise TraceFormatError(f"{path}: cannot read trace: not a UTF-8 JSON file") from None
     except (OSError, ValueError) as exc:
         raise TraceFormatError(f"{path}: cannot read trace: {exc}") from exc
     if obj.get("format") != FORMAT:

@@ -233,9 +233,11 @@ class Planner:
             MarketKeys.from_market(m.market), authority
         )
         lost = stake.if_shares - effect.stake.if_shares
-        return Plan(
-            ActionKind.CANCEL, market_index, authority, (ix,), effect, {"shares_forfeited": lost}
-        )
+        # what the forfeited shares are worth now, in tokens (the gain the cancel gives up)
+        fund = m.market.insurance_fund
+        lost_value = ifmath.shares_to_amount(lost, fund.total_shares, m.if_vault_amount)
+        figures = {"shares_forfeited": lost, "value_forfeited": lost_value}
+        return Plan(ActionKind.CANCEL, market_index, authority, (ix,), effect, figures)
 
     def withdraw(self, snap: Snapshot, authority: Pubkey, market_index: int) -> Plan:
         m = self._market(snap, market_index)

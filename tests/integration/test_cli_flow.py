@@ -26,10 +26,15 @@ def drift_net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLoca
         yield net
 
 
+
+def _yes(argv: tuple[str, ...]) -> list[str]:
+    """Commands that send confirm on a terminal; tests have none, so they pass -y."""
+    return [] if argv[0] in ("status", "markets") else ["-y"]
+
 def cli(
     net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str], *argv: str, who: str = "alice"
 ) -> tuple[int, dict[str, object], str]:
-    code = main([*argv, "-u", net.url, "-k", str(net.keys[who]), "--json"])
+    code = main([*argv, "-u", net.url, "-k", str(net.keys[who]), "--json", *_yes(argv)])
     out = capsys.readouterr()
     doc = json.loads(out.out) if out.out.strip() else {}
     return code, doc, out.err
@@ -40,7 +45,7 @@ def test_stake_settle_cooldown_withdraw(
 ) -> None:
     code, doc, err = cli(drift_net, capsys, "stake", "1000")
     assert code == 0, err
-    assert doc["figures"] == {"amount": 1_000_000_000, "shares_minted": 1_000_000_000}
+    assert doc["figures"] == {"amount": 1_000_000_000, "sharesMinted": 1_000_000_000}
     assert doc["matchesPrediction"] is True
     code, doc, err = cli(drift_net, capsys, "stake", "3000", who="bob")
     assert code == 0 and doc["matchesPrediction"] is True, err

@@ -63,7 +63,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
 
 
 def stake(net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str], who: str, amount: str) -> None:
-    assert main(["stake", amount, "-u", net.url, "-k", str(net.keys[who])]) == 0
+    assert main(["stake", amount, "-u", net.url, "-k", str(net.keys[who]), "-y"]) == 0
     capsys.readouterr()
 
 
@@ -72,7 +72,7 @@ def test_one_pass_at_a_time(
 ) -> None:
     stake(net, capsys, "alice", "1000")
     stake(net, capsys, "bob", "3000")
-    assert main(["deposit-revenue", "500", "-u", net.url, "-k", str(net.keys["bob"])]) == 0
+    assert main(["deposit-revenue", "500", "-u", net.url, "-k", str(net.keys["bob"]), "-y"]) == 0
     capsys.readouterr()
     cfg = write_config(net, tmp_path, request_policy="unstake_all")
 
@@ -103,7 +103,7 @@ def test_daemon_loop_reacts_to_the_clock(
     net: EmbeddedLocalnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stake(net, capsys, "alice", "1000")
-    assert main(["deposit-revenue", "500", "-u", net.url, "-k", str(net.keys["alice"])]) == 0
+    assert main(["deposit-revenue", "500", "-u", net.url, "-k", str(net.keys["alice"]), "-y"]) == 0
     capsys.readouterr()
     cfg = load_keeper_config(
         write_config(net, tmp_path, idle_refresh_seconds=0.2, poll_interval_seconds=0.2)

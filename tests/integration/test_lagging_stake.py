@@ -32,8 +32,13 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLocalnet]:
         yield n
 
 
+
+def _yes(argv: tuple[str, ...]) -> list[str]:
+    """Commands that send confirm on a terminal; tests have none, so they pass -y."""
+    return [] if argv[0] in ("status", "markets") else ["-y"]
+
 def cli(net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
-    code = main([*argv, "-u", net.url, "-k", str(net.keys["alice"]), "--json"])
+    code = main([*argv, "-u", net.url, "-k", str(net.keys["alice"]), "--json", *_yes(argv)])
     out = capsys.readouterr()
     assert code == 0, out.err
     doc: dict[str, object] = json.loads(out.out)
@@ -79,8 +84,8 @@ def test_a_lagging_stake_is_valued_rebased_and_fully_requested(
     doc = cli(net, capsys, "unstake", "--all")
     assert doc["action"] == "unstake request" and doc["matchesPrediction"] is True
     figures = doc["figures"]
-    assert figures["rebase_add_amount"] == 1  # type: ignore[index]
-    assert figures["shares_requested"] == 100_000_000  # type: ignore[index]
+    assert figures["rebaseAddAmount"] == 1  # type: ignore[index]
+    assert figures["sharesRequested"] == 100_000_000  # type: ignore[index]
     after = cli(net, capsys, "status")
     (stake,) = after["stakes"]  # type: ignore[misc]
     assert stake["requestShares"] == stake["shares"] == 100_000_000

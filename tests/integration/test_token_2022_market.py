@@ -33,8 +33,13 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLocalnet]:
         yield n
 
 
+
+def _yes(argv: tuple[str, ...]) -> list[str]:
+    """Commands that send confirm on a terminal; tests have none, so they pass -y."""
+    return [] if argv[0] in ("status", "markets") else ["-y"]
+
 def cli(net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
-    code = main([*argv, "--market", "1", "-u", net.url, "-k", str(net.keys["alice"]), "--json"])
+    code = main([*argv, "--market", "1", "-u", net.url, "-k", str(net.keys["alice"]), "--json", *_yes(argv)])
     out = capsys.readouterr()
     assert code == 0, out.err
     doc: dict[str, object] = json.loads(out.out)
