@@ -77,6 +77,8 @@ class Outcome:
     code: int | None
     fee_paid: int
     changed: list[str] = field(default_factory=list)
+    #: accounts whose lamports or owner changed (created or closed included)
+    moved: list[str] = field(default_factory=list)
 
 
 class World:
@@ -256,9 +258,14 @@ class World:
 
     # -- sending ----------------------------------------------------------------------
 
-    def send(self, ix: Instruction, *, watch: tuple[Pubkey, ...] = ()) -> Outcome:
-        """Send `ix` in its own transaction; report its error and what changed."""
-        self.cheat("localnet_timeTravel", [{"slots": 1}])  # a fresh blockhash per send
+    def send(
+        self, ix: Instruction, *, watch: tuple[Pubkey, ...] = (), travel: bool = True
+    ) -> Outcome:
+        """Send `ix` in its own transaction; report its error and what changed.
+
+        `travel` first moves one slot (a fresh blockhash); without it the caller has."""
+        if travel:
+            self.cheat("localnet_timeTravel", [{"slots": 1}])
         payer = self.fee_payer.pubkey()
         watched = sorted({m.pubkey for m in ix.accounts} | set(watch), key=str)
         watched = [a for a in watched if a != payer]
@@ -282,9 +289,15 @@ class World:
         meta = got.value.transaction.meta
         after = [self.raw(a) for a in watched]
         changed = [str(a) for a, x, y in zip(watched, before, after, strict=True) if x != y]
+        moved = [
+            str(a)
+            for a, x, y in zip(watched, before, after, strict=True)
+            if (x is None) != (y is None)
+            or (x is not None and y is not None and (x.lamports, x.owner) != (y.lamports, y.owner))
+        ]
         fee = payer_before - self.client.get_balance(payer).value
         code = custom_error_code(meta.err)
-        return Outcome(meta.err, list(meta.log_messages or []), code, fee, changed)
+        return Outcome(meta.err, list(meta.log_messages or []), code, fee, changed, moved)
 
     @staticmethod
     def signatures(ix: Instruction) -> int:
