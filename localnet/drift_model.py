@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from solders.account import Account
 from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
-from solders.system_program import AllocateParams, CreateAccountParams, allocate, create_account
+from solders.system_program import (
+    AllocateParams,
+    AssignParams,
+    CreateAccountParams,
+    TransferParams,
+    allocate,
+    assign,
+    create_account,
+    transfer,
+)
 
 from keeper.core import (
     ACCOUNT_ROLES,
@@ -38,12 +47,14 @@ from keeper.core import (
     Rejected,
     State,
     TokenMove,
+    TokenRejected,
     check_constraints,
     check_init_seeds,
     decode_mint,
     decode_token_account,
     deserialize_error,
     error_sites,
+    field_name,
     fields,
     is_account_error,
     predict,
@@ -211,26 +222,28 @@ class DriftModel:
         accounts = IfAccounts(**views)  # type: ignore[arg-type]
         check_init_seeds(d.name, metas, accounts, self.addresses, self.profile, d.args)
         init = [f for f in fields(d.name, self.profile) if f.init]
-        creates = [self._create(d, f.role, ctx) for f in init]
-        if any(c is None for c in creates):
+        made = [self._create(d, f.role, ctx) for f in init]
+        if any(c is None for c in made):
             # The account is in use: Anchor's create/allocate CPI fails in the System
             # program; return only that call so the runtime reports its error.
             return [self._allocate(d, init[0].role, ctx)], []
         check_constraints(d.name, metas, accounts, self.addresses, self.profile, d.args)
-        invokes: list[AccountWrite | Invoke] = [c for c in creates if c is not None]
+        creates = [c for c in made if c is not None]
+        if self._payer_cpis_fail(d, creates):
+            return [i for c in creates for i in c], []
+        invokes: list[AccountWrite | Invoke] = [i for c in creates for i in c]
         unwritable = frozenset(r for r, m in metas.items() if not m.is_writable)
         if d.name == "initializeInsuranceFundStake":
             return invokes + self._init_stake(d, accounts, now), []
-        effect = predict(
-            d.name,
-            accounts,
-            d.args,
-            now,
-            self.profile,
-            check_token_balances=False,
-            unwritable=unwritable,
-        )
-        return self._apply(effect, accounts, ctx, self._transfer_mint(d, ctx))
+        mint = self._transfer_mint(d, ctx)
+        try:
+            effect = predict(d.name, accounts, d.args, now, self.profile, unwritable=unwritable)
+        except TokenRejected as rej:
+            # Make the transfers up to the failing one: SPL Token reports its own error
+            # at that point of the instruction, before any check the program makes after.
+            moves = [m for m in rej.transfers if isinstance(m, TokenMove)]
+            return [self._transfer(m, accounts, mint) for m in moves if m.amount > 0], []
+        return self._apply(effect, accounts, ctx, mint)
 
     def _apply(
         self, effect: Effect, accounts: IfAccounts, ctx: InstructionContext, mint: Mint | None
@@ -306,21 +319,52 @@ class DriftModel:
         bump = Pubkey.find_program_address(list(seeds), self.program_id)[1]
         return ((*seeds, bytes([bump])),)
 
-    def _create(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke | None:
-        """Anchor's `init` CPI: create_account for an empty address (None: in use)."""
+    def _create(self, d: _Decoded, role: str, ctx: InstructionContext) -> tuple[Invoke, ...] | None:
+        """Anchor's `init` CPIs (None: the account is in use).
+
+        An empty address is created with `create_account` from the payer; one that
+        already holds lamports (anyone may send lamports to a PDA) but no data and is
+        System-owned is topped up to rent exemption from the payer (only if short),
+        then allocated and assigned, as Anchor does."""
         address = d.metas[role].pubkey
         acc = ctx.accounts.get(address)
-        if acc is not None and acc.lamports > 0:
-            return None
         size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
-        params = CreateAccountParams(
-            from_pubkey=d.metas["payer"].pubkey,
-            to_pubkey=address,
-            lamports=ctx.rent.minimum_balance(size),
-            space=size,
-            owner=self.program_id,
+        rent = ctx.rent.minimum_balance(size)
+        seeds = self._signer_seeds(d, role)
+        payer = d.metas["payer"].pubkey
+        if acc is None or acc.lamports == 0:
+            params = CreateAccountParams(
+                from_pubkey=payer,
+                to_pubkey=address,
+                lamports=rent,
+                space=size,
+                owner=self.program_id,
+            )
+            return (Invoke(create_account(params), seeds),)
+        if acc.data or acc.owner != SYSTEM_PROGRAM_ID:
+            return None
+        out: list[Invoke] = []
+        if acc.lamports < rent:
+            top_up = TransferParams(
+                from_pubkey=payer, to_pubkey=address, lamports=rent - acc.lamports
+            )
+            out.append(Invoke(transfer(top_up)))
+        out.append(Invoke(allocate(AllocateParams(pubkey=address, space=size)), seeds))
+        out.append(Invoke(assign(AssignParams(pubkey=address, owner=self.program_id)), seeds))
+        return tuple(out)
+
+    def _payer_cpis_fail(self, d: _Decoded, creates: list[tuple[Invoke, ...]]) -> bool:
+        """A read-only payer: the init CPIs that debit it escalate its privilege (the
+        runtime fails them) before Anchor reaches the payer's own `mut` check."""
+        payer = d.metas.get("payer")
+        if payer is None or payer.is_writable:
+            return False
+        return any(
+            m.pubkey == payer.pubkey and m.is_writable
+            for c in creates
+            for i in c
+            for m in i.instruction.accounts
         )
-        return Invoke(create_account(params), self._signer_seeds(d, role))
 
     def _allocate(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke:
         """For an address that holds lamports Anchor allocates (then assigns); the
@@ -332,8 +376,8 @@ class DriftModel:
     def _init_user_stats(
         self, d: _Decoded, ctx: InstructionContext, views: dict[str, object], now: int
     ) -> list[AccountWrite | Invoke]:
-        """No spot market here: the struct's two checks after deserialization are the
-        init's seeds (then its CPI) and `state`'s `mut`."""
+        """No spot market here: the struct's checks after deserialization are the
+        init's seeds (then its CPIs) and the `mut` of `state` and `payer`."""
         authority, address = d.metas["authority"].pubkey, d.metas["userStats"].pubkey
         expected = self.addresses.user_stats(authority)
         if address != expected:
@@ -341,15 +385,18 @@ class DriftModel:
         create = self._create(d, "userStats", ctx)
         if create is None:
             return [self._allocate(d, "userStats", ctx)]
-        if not d.metas["state"].is_writable:
-            raise AccountRejected(AnchorError.ConstraintMut, "state")
+        if self._payer_cpis_fail(d, [create]):
+            return list(create)
+        for role in ("state", "payer"):
+            if not d.metas[role].is_writable:
+                raise AccountRejected(AnchorError.ConstraintMut, role)
         state = views["state"]
         assert isinstance(state, State)
         stats = self.codec.new_user_stats(address, authority, now)
         effect = predict_initialize_user_stats(state, stats)
         assert effect.state is not None and effect.user_stats is not None
         return [
-            create,
+            *create,
             AccountWrite(address, data=self.codec.encode(effect.user_stats)),
             AccountWrite(state.address, data=self.codec.encode(effect.state)),
         ]
@@ -367,10 +414,11 @@ class DriftModel:
     # -- logs -------------------------------------------------------------------------
 
     def _anchor_line(self, code: int, account: str | None = None) -> str:
+        """Anchor's error line; `account` is the field's Rust name (snake_case)."""
         info = self.idl.errors.lookup(code)
         if account is not None and is_account_error(code):
             return program_log(
-                f"AnchorError caused by account: {snake_case(account)}. Error Code: {info.name}. "
+                f"AnchorError caused by account: {account}. Error Code: {info.name}. "
                 f"Error Number: {code}. Error Message: {info.message}."
             )
         return program_log(
@@ -383,7 +431,7 @@ class DriftModel:
         info = self.idl.errors.lookup(rej.code)
         lines: list[str] = []
         if isinstance(rej, AccountRejected):
-            lines.append(self._anchor_line(rej.code, rej.role))
+            lines.append(self._anchor_line(rej.code, field_name(name, rej.role, self.profile)))
             if rej.compared is not None:
                 left, right = rej.compared
                 lines += [program_log(x) for x in ("Left:", str(left), "Right:", str(right))]

@@ -7,7 +7,13 @@ the localnet and other integrators may import; everything else is internal.
 from __future__ import annotations
 
 from keeper.core import error_sites
-from keeper.core.account_structs import AccountRejected, Kind, deserialize_error, fields
+from keeper.core.account_structs import (
+    AccountRejected,
+    Kind,
+    deserialize_error,
+    field_name,
+    fields,
+)
 from keeper.core.addresses import DriftAddresses, associated_token_address
 from keeper.core.constraints import Meta, check_accounts, check_constraints, check_init_seeds
 from keeper.core.effects import (
@@ -22,7 +28,7 @@ from keeper.core.effects import (
 from keeper.core.error_codes import AnchorError, DriftError, SplTokenError, is_account_error
 from keeper.core.errors import ConfigError, DecodeError
 from keeper.core.fmt import format_duration, snake_case
-from keeper.core.ifmath import IF_FACTOR_PRECISION, SPOT_RATE_PRECISION, Rejected
+from keeper.core.ifmath import IF_FACTOR_PRECISION, SPOT_RATE_PRECISION, Rejected, TokenRejected
 from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84, Capability, ProgramProfile, get_profile
 from keeper.core.programs import (
     ADDRESS_LOOKUP_TABLE_PROGRAM_ID,
@@ -85,6 +91,7 @@ __all__ = [
     "State",
     "TokenAccount",
     "TokenMove",
+    "TokenRejected",
     "associated_token_address",
     "check_accounts",
     "check_constraints",
@@ -95,6 +102,7 @@ __all__ = [
     "encode_mint",
     "encode_token_account",
     "error_sites",
+    "field_name",
     "fields",
     "format_duration",
     "get_profile",

@@ -82,6 +82,13 @@ class Field:
     raw: Raw | None = None
     token_mint_of_if_vault: bool = False
     token_authority: bool = False
+    #: the Rust field name where it differs from the IDL's role (Anchor's log uses it)
+    name: str | None = None
+
+    @property
+    def field_name(self) -> str:
+        """The name Anchor's `AnchorError caused by account: <name>` line shows."""
+        return self.name or snake_case(self.role)
 
 
 class AccountRejected(Rejected):
@@ -162,7 +169,7 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
             ),
             Field("userStats", Kind.LOADER, "UserStats", mut=True, has_one_authority=True),
             # v2.84 names it `authority`; the IDL's (later) name is `signer`.
-            Field("signer", Kind.SIGNER),
+            Field("signer", Kind.SIGNER, name="authority"),
             Field(
                 "insuranceFundVault",
                 Kind.TOKEN,
@@ -282,6 +289,14 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
 
 def fields(instruction: str, profile: ProgramProfile) -> tuple[Field, ...]:
     return structs(profile).get(instruction, ())
+
+
+def field_name(instruction: str, role: str, profile: ProgramProfile) -> str:
+    """The Rust name of `instruction`'s field for IDL role `role` (as Anchor logs it)."""
+    for f in fields(instruction, profile):
+        if f.role == role:
+            return f.field_name
+    return snake_case(role)
 
 
 def token_owners(profile: ProgramProfile) -> tuple[Pubkey, ...]:

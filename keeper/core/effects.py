@@ -348,6 +348,17 @@ def _user_stats_snapshot(
     return stats
 
 
+def _check_receive(wallet: int, vault: int, amount: int, transfers: tuple[TokenMove, ...]) -> None:
+    """`token::receive` of `amount` from a wallet into a vault, as SPL Token checks it
+    (its failure ends the instruction there: later checks are never reached)."""
+    if wallet < amount:
+        raise TokenRejected(
+            SplTokenError.InsufficientFunds, ("Error: insufficient funds",), transfers
+        )
+    if vault + amount > ifmath.U64_MAX:  # fidelity: SPL Overflow of the vault's u64
+        raise TokenRejected(SplTokenError.Overflow, ("Error: Operation overflowed",), transfers)
+
+
 def predict_add(
     acc: IfAccounts,
     market_index: int,
@@ -416,11 +427,9 @@ def predict_add(
             now_ts,
         )
     )
-    if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
-    if check_token_balances and vault + amount > ifmath.U64_MAX:  # fidelity: SPL Overflow
-        raise TokenRejected(SplTokenError.Overflow, ("Error: Operation overflowed",))
     transfers.append(TokenMove(user_token.address, if_vault.address, amount))
+    if check_token_balances:
+        _check_receive(user_token.amount, vault, amount, tuple(transfers))
     return Effect(
         market=market,
         stake=stake,
@@ -577,10 +586,9 @@ def predict_deposit_revenue_pool(
         revenue_pool_scaled_balance=ifmath.u128_add(market.revenue_pool_scaled_balance, scaled),
         deposit_balance=ifmath.u128_add(market.deposit_balance, scaled),
     )
-    if check_token_balances and user_token.amount < amount:
-        raise TokenRejected(SplTokenError.InsufficientFunds, ("Error: insufficient funds",))
-    if check_token_balances and spot_vault.amount + amount > ifmath.U64_MAX:  # fidelity
-        raise TokenRejected(SplTokenError.Overflow, ("Error: Operation overflowed",))
+    receive = TokenMove(user_token.address, spot_vault.address, amount)
+    if check_token_balances:
+        _check_receive(user_token.amount, spot_vault.amount, amount, (receive,))
     if (
         market.max_token_deposits
         and ifmath.deposit_token_amount(market) > market.max_token_deposits
@@ -589,9 +597,7 @@ def predict_deposit_revenue_pool(
     # fidelity: the full validate_spot_market_vault_amount on the reloaded vault; its
     # i64 casts refuse a deposit total beyond i64::MAX with CastingFailure.
     ifmath.validate_spot_market_vault_amount(market, spot_vault.amount + amount)
-    return Effect(
-        market=market, transfers=(TokenMove(user_token.address, spot_vault.address, amount),)
-    )
+    return Effect(market=market, transfers=(receive,))
 
 
 def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Effect:

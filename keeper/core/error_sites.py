@@ -261,6 +261,19 @@ _SETTLE_ALGORITHM = (
     ),
     *_VAULT_CHECK,
 )
+#: the protocol's cut of a settle: `if_amount * protocol_factor` (u64), then its shares
+#: at the IF vault's price — an empty vault with shares fails there (6203), in the
+#: implicit settle of an add before InvalidIFForNewStakes
+_SETTLE_SHARES = (
+    _math("protocol_shares"),
+    ErrorSite(
+        DriftError.InvalidIFSharesDetected,
+        Form.VALIDATE,
+        "m.to_shares",
+        key="protocol_shares",
+        cheat_only=True,
+    ),
+)
 
 
 def _handler(name: str, profile: ProgramProfile) -> tuple[ErrorSite, ...]:
@@ -313,6 +326,7 @@ def _handler(name: str, profile: ProgramProfile) -> tuple[ErrorSite, ...]:
                 msg="withdraw request in progress",
             ),
             *_SETTLE_ALGORITHM,
+            *_SETTLE_SHARES,
             ErrorSite(
                 DriftError.InvalidIFForNewStakes, Form.VALIDATE, "c.add.new", cheat_only=True
             ),
@@ -503,7 +517,7 @@ def _handler(name: str, profile: ProgramProfile) -> tuple[ErrorSite, ...]:
             ),
             *_SETTLE_ALGORITHM,
             ErrorSite(DriftError.NoRevenueToSettleToIF, Form.VALIDATE, "c.set.none"),
-            _math("protocol_shares"),
+            *_SETTLE_SHARES,
         )
     if name == "depositIntoSpotMarketRevenuePool":
         return (

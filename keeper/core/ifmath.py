@@ -36,7 +36,19 @@ class Rejected(KeeperError):
 
 
 class TokenRejected(Rejected):
-    """The SPL Token program (called by Drift) would fail with its own error `code`."""
+    """The SPL Token program (called by Drift) would fail with its own error `code`.
+
+    `transfers` are the instruction's token moves up to and including the failing one
+    (keeper.core.effects.TokenMove), in its order: a caller that executes transfers
+    (the localnet model) makes them, so the token program itself reports the failure
+    at the point of the instruction where it happens.
+    """
+
+    def __init__(
+        self, code: int, logs: tuple[str, ...] = (), transfers: tuple[object, ...] = ()
+    ) -> None:
+        super().__init__(code, logs)
+        self.transfers = transfers
 
 
 def _require(condition: bool, code: int, site: str | None = None) -> None:
