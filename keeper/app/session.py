@@ -117,7 +117,13 @@ class Session:
             raise ConfigError("this command signs a transaction: pass -k/--keypair")
         return self.keypair
 
-    async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
+    async def snapshot(
+        self,
+        markets: tuple[int, ...],
+        authorities: tuple[Pubkey, ...],
+        *,
+        balances: tuple[Pubkey, ...] = (),
+    ) -> Snapshot:
         """A verified snapshot with the authorities' stakes and token accounts.
 
         Wallet addresses depend on each market's mint, which is learnt from the first
@@ -133,7 +139,9 @@ class Session:
                 for i in markets
             )
             snap = await fetch_snapshot(
-                self.reader, self.codec, SnapshotRequest(markets, authorities, wallets)
+                self.reader,
+                self.codec,
+                SnapshotRequest(markets, authorities, wallets, balances),
             )
             stale = any(
                 self._mints.get(m.market_index) != (m.market.mint, m.market.token_program)

@@ -32,6 +32,7 @@ from keeper.core.errors import (
     ProgramErrorInfo,
     RpcError,
     RpcRejected,
+    RpcUnreachable,
 )
 from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
@@ -90,6 +91,22 @@ def explain_failure(
             return ProgramError(errors.lookup(code))
         return ProgramError(ProgramErrorInfo(code, f"Custom({code})", f"program {culprit} failed"))
     return TransactionFailed(f"transaction failed: {redact_text(str(err))}", logs)
+
+
+def percentile_of(values: Sequence[int], percentile: int) -> int:
+    """The nearest-rank percentile of integer values (0 for none)."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    rank = max(1, -(-percentile * len(ordered) // 100))  # ceil, at least the first
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def sized_compute_units(consumed: int | None, margin_percent: int, maximum: int) -> int:
+    """The compute-unit limit for a transaction whose simulation consumed `consumed`."""
+    if consumed is None or consumed <= 0:
+        return maximum
+    return min(maximum, consumed + -(-consumed * margin_percent // 100) + 1_000)
 
 
 @dataclass(frozen=True)
@@ -201,16 +218,31 @@ class TxSender:
         loop = asyncio.get_running_loop()
         last_sent = -1e9
         poll_failures = 0
+        delivered = False  # some broadcast may have reached the node
         while True:
             now = loop.time()
             if now - last_sent >= self.resend_interval_seconds:
+                last_sent = now
                 try:
                     await self.transport.send_raw(raw)
+                    delivered = True
                 except RpcRejected as exc:
                     # A re-send of a transaction that already landed is not an error.
-                    if "AlreadyProcessed" not in exc.answer and "already been processed" not in exc.answer:
+                    if (
+                        "AlreadyProcessed" not in exc.answer
+                        and "already been processed" not in exc.answer
+                    ) and not delivered:
                         raise
-                last_sent = now
+                except RpcUnreachable as exc:
+                    # A timeout or 5xx may hide a forwarded transaction: its status, not
+                    # the answer, says whether it failed. A refused connection sent nothing.
+                    if exc.maybe_delivered:
+                        delivered = True
+                    elif not delivered:
+                        raise
+                except RpcError:
+                    if not delivered:
+                        raise
             try:
                 status = await self.transport.signature_status(signature)
                 height = None if status is not None else await self.transport.block_height()
@@ -237,6 +269,22 @@ class TxSender:
                     f"(block height {height} > {last_valid_block_height}); nothing was changed"
                 )
             await asyncio.sleep(self.poll_interval_seconds)
+
+    async def priority_fee(
+        self, writable: Sequence[Pubkey], percentile: int, cap_micro_lamports: int
+    ) -> int:
+        """The compute-unit price to offer: a percentile of recent fees, at most the cap.
+
+        A node that cannot tell (error, no data) gets no priority fee rather than a
+        failed pass: the transaction still lands, perhaps a slot later.
+        """
+        if cap_micro_lamports <= 0:
+            return 0
+        try:
+            fees = await self.transport.priority_fees(writable)
+        except RpcError:
+            return 0
+        return min(percentile_of(fees, percentile), cap_micro_lamports)
 
     async def _logs(self, signature: Signature) -> tuple[str, ...]:
         """Logs are a courtesy for the error message: a node that has none gives none."""

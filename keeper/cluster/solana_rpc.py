@@ -56,14 +56,17 @@ def rpc_failure(method: str, endpoint: str, exc: Exception, timeout_seconds: flo
         return exc
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return RpcUnreachable(
-            method, endpoint, f"the node did not answer within {timeout_seconds:g} s"
+            method,
+            endpoint,
+            f"the node did not answer within {timeout_seconds:g} s",
+            maybe_delivered=True,
         )
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
         cause = f"the provider answered HTTP {status} {exc.response.reason_phrase}".rstrip()
         if status == 429:
             cause += " (rate limited: lower the requests per second)"
-        return RpcUnreachable(method, endpoint, cause)
+        return RpcUnreachable(method, endpoint, cause, maybe_delivered=status >= 500)
     if isinstance(exc, httpx.TransportError | OSError):
         return RpcUnreachable(method, endpoint, f"could not reach the node ({_text(exc)})")
     if isinstance(exc, httpx.HTTPError):
@@ -96,6 +99,16 @@ def _err_json(answer: Any) -> TxErrorJson | None:
     """The `err` field of a solders answer, in its JSON-RPC shape."""
     err: TxErrorJson | None = json.loads(answer.to_json()).get("err")
     return err
+
+
+class _RawBody:
+    """A JSON-RPC request body the way solana-py's provider posts one."""
+
+    def __init__(self, method: str, params: list[Any]) -> None:
+        self._doc = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+    def to_json(self) -> str:
+        return json.dumps(self._doc)
 
 
 class SolanaRpcTransport:
@@ -235,6 +248,22 @@ class SolanaRpcTransport:
             "block_height",
             lambda: self._client.get_block_height(self._commitment),
             lambda resp: int(resp.value),
+        )
+
+    async def priority_fees(self, writable: Sequence[Pubkey]) -> tuple[int, ...]:
+        # solana-py has no method for it: the same provider, a hand-made request body.
+        body = _RawBody("getRecentPrioritizationFees", [[str(a) for a in writable[:128]]])
+
+        def answer(text: str) -> tuple[int, ...]:
+            doc = json.loads(text)
+            if "error" in doc:
+                raise RPCException(doc["error"])
+            return tuple(int(entry["prioritizationFee"]) for entry in doc["result"])
+
+        return await self._call(
+            "priority_fees",
+            lambda: self._client._provider.make_request_unparsed(body),  # type: ignore[arg-type]
+            answer,
         )
 
     async def close(self) -> None:
