@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -20,8 +18,6 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from keeper import __version__
-from keeper.app.daemon import InsuranceFundKeeper, load_keeper_config
-from keeper.app.logs import configure_logging
 from keeper.app.session import Session
 from keeper.app.solana_config import load_cli_config, load_keypair, resolve_url
 from keeper.cluster.redact import redact_url
@@ -427,75 +423,24 @@ async def run_cluster_command(
 
 
 def _keeper(args: argparse.Namespace) -> int:
-    config = load_keeper_config(
-        Path(args.config_file), url_override=args.url, keypair_override=args.keypair
+    """Thin wiring: the logic lives in keeper.app.keeper_cmd."""
+    from keeper.app import keeper_cmd
+
+    options = keeper_cmd.KeeperOptions(
+        config_file=Path(args.config_file),
+        url=args.url,
+        keypair=args.keypair,
+        once=args.once,
+        dry_run=args.dry_run,
+        as_json=args.json,
+        log_json=args.log_json,
+        log_level=args.log_level,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
-    configure_logging(json_lines=args.log_json, level=args.log_level)
-    keeper = InsuranceFundKeeper.from_config(config)
-    if args.once:
-        return asyncio.run(_keeper_once(keeper, args.json))
-    stop = asyncio.Event()
-
-    async def main_loop() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        server = None
-        if args.metrics_port is not None:
-            from keeper.app.metrics import serve_metrics
-
-            server = await serve_metrics(keeper, args.metrics_host, args.metrics_port)
-        try:
-            await keeper.run(stop)
-        finally:
-            if server is not None:
-                server.close()
-                await server.wait_closed()
-
-    asyncio.run(main_loop())
-    return 0
-
-
-async def _keeper_once(keeper: InsuranceFundKeeper, as_json: bool) -> int:
-    try:
-        report = await keeper.run_once()
-    finally:
-        await keeper.session.close()
-    doc = {
-        "slot": report.slot,
-        "unixTimestamp": report.now_ts,
-        "sent": [
-            {
-                "action": o.plan.action.value,
-                "market": o.plan.market_index,
-                "figures": o.plan.figures,
-                "signature": str(o.signature),
-            }
-            for o in report.outcomes
-        ],
-        "waiting": [
-            {
-                "action": w.action.value,
-                "market": w.market_index,
-                "reason": w.reason,
-                "untilTs": w.until_ts,
-            }
-            for w in report.decision.waits
-        ],
-        "errors": list(report.errors),
-    }
-    if as_json:
-        print(json.dumps(doc, indent=2))
-    else:
-        for text, outcome in zip(report.descriptions, report.outcomes, strict=True):
-            print(f"sent {text} ({outcome.signature})")
-        for w in report.decision.waits:
-            when = format_ts(w.until_ts) if w.until_ts else "on a change"
-            print(f"waiting: {w.action.text} on market {w.market_index} ({w.reason}) until {when}")
-        for e in report.errors:
-            print(f"error: {e}")
-    return 1 if report.errors else 0
+    if args.mode == "check":
+        return keeper_cmd.check(options)
+    return keeper_cmd.run(options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -563,13 +508,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cluster(_withdraw, needs_keypair=True))
 
     p = sub.add_parser("keeper", parents=[common], help="run the keeper daemon (or one pass)")
+    p.add_argument(
+        "mode", nargs="?", choices=("check",), help="check: validate the config and connect"
+    )
     p.add_argument("--config", dest="config_file", required=True, help="keeper TOML config")
     p.add_argument("-u", "--url", help="override the config's cluster URL or moniker")
     p.add_argument("-k", "--keypair", help="override the config's keypair file")
     p.add_argument("--once", action="store_true", help="one read-decide-act pass, then exit")
+    p.add_argument("--dry-run", action="store_true", help="plan and simulate; never send")
     p.add_argument("--log-json", action="store_true", help="log JSON lines (default: console)")
     p.add_argument("--metrics-port", type=int, help="serve /health and /metrics on this port")
-    p.add_argument("--metrics-host", default="127.0.0.1", help="interface for the metrics server")
+    p.add_argument("--metrics-host", help="interface for the metrics server (default: loopback)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=_keeper)
 

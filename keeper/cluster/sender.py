@@ -48,6 +48,10 @@ class TransactionFailed(KeeperError):
         super().__init__(message)
 
 
+class ConfirmationUnknown(RpcError):
+    """A sent transaction's status could not be read: it may or may not have landed."""
+
+
 class TransactionExpired(KeeperError):
     """The blockhash expired before the transaction was confirmed; it never landed."""
 
@@ -205,11 +209,18 @@ class TxSender:
             explain_failure(answer.err, answer.logs, self.program_id, self.errors),
         )
 
-    async def send(self, tx: VersionedTransaction, last_valid_block_height: int) -> Confirmed:
-        """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired."""
-        sim = await self.simulate(tx)
-        if sim.error is not None:
-            raise sim.error
+    async def send(
+        self, tx: VersionedTransaction, last_valid_block_height: int, *, preflight: bool = True
+    ) -> Confirmed:
+        """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired.
+
+        `preflight=False` resumes a transaction sent before (a journalled one): it may
+        have landed already, and a simulation would then fail for that reason alone.
+        """
+        if preflight:
+            sim = await self.simulate(tx)
+            if sim.error is not None:
+                raise sim.error
         raw = bytes(tx)
         signature = tx.signatures[0]
         wanted = {"confirmed": ("confirmed", "finalized"), "finalized": ("finalized",)}.get(
@@ -251,7 +262,7 @@ class TxSender:
                 # A flaky provider must not lose track of a sent transaction: keep polling.
                 poll_failures += 1
                 if poll_failures > self.max_poll_failures:
-                    raise RpcError(
+                    raise ConfirmationUnknown(
                         f"cannot confirm {signature} at {self.endpoint} after {poll_failures} "
                         f"failed status polls (last: {exc}); it may or may not have landed"
                     ) from None

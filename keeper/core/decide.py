@@ -25,7 +25,7 @@ from solders.pubkey import Pubkey
 from keeper.core import ifmath, rules
 from keeper.core.actions import ActionKind
 from keeper.core.errors import KeeperError, ProgramError
-from keeper.core.fmt import format_amount
+from keeper.core.fmt import format_ratio_ppm
 from keeper.core.plan import Plan, Planner
 from keeper.core.snapshot import Snapshot
 
@@ -286,11 +286,7 @@ def utilization_wait(snap: Snapshot, index: int, limit: int) -> str | None:
     twap = market.utilization_twap
     if current <= limit and twap <= limit:
         return None
-    return f"utilization {_pct(current)} (TWAP {_pct(twap)}) above the withdraw limit {_pct(limit)}"
-
-
-def _pct(value: int) -> str:
-    return f"{format_amount(value, 4)}%"
+    return f"utilization {format_ratio_ppm(current)} (TWAP {format_ratio_ppm(twap)}) above the withdraw limit {format_ratio_ppm(limit)}"
 
 
 def _withdraw(
