@@ -241,7 +241,7 @@ def _explain(path: Path, exc: ValidationError) -> ConfigError:
 
 def _path(text: str, base: Path) -> Path:
     p = Path(os.path.expanduser(text))
-    return p if p.is_absolute() else base / p
+    return p if p.is_absolute() else (base / p).resolve()
 
 
 def load_settings(

@@ -346,10 +346,15 @@ def _request(
     add: Callable[[Plan], None],
     waits: list[Wait],
 ) -> None:
-    amount = request_amount(snap, operator, mp)
+    index = mp.market_index
+    try:
+        amount = request_amount(snap, operator, mp)
+    except ifmath.Rejected as rej:  # the program could not value it either: wait
+        reason = f"the stake cannot be valued (program error {rej.code})"
+        waits.append(Wait(ActionKind.REQUEST, index, reason, None, operator))
+        return
     if amount == 0:
         return
-    index = mp.market_index
     _attempt(
         ActionKind.REQUEST,
         index,
