@@ -365,6 +365,8 @@ class InsuranceFundKeeper:
             if key not in self._first_allowed:
                 self._first_allowed[key] = _first_allowed_slot(self._waiting.get(key), snap)
         self._waiting = waiting_now
+        if decision.plans:
+            return  # acting now: the landed lines say what, the next pass what follows
         upcoming = [w for w in decision.waits if w.until_ts is not None]
         line = "next: nothing scheduled; acting on changes"
         if upcoming:
@@ -532,7 +534,9 @@ class InsuranceFundKeeper:
                     "action failed",
                     action=label,
                     market=plan.market_index,
-                    wallet=self.wallet_name(plan.authority),
+                    wallet=None
+                    if plan.action is ActionKind.SETTLE
+                    else self.wallet_name(plan.authority),
                     outcome=outcome,
                     error=str(exc),
                     retry_in_s=delay,
@@ -740,13 +744,16 @@ class InsuranceFundKeeper:
                 return
             except RpcError as exc:
                 self._pass_failed(str(exc))
+                delay = self.config.poll_interval_seconds
                 log.warning(
                     "cluster unreachable; retrying",
                     error=str(exc),
                     error_type=type(exc).__name__,
-                    retry_in_s=self.config.poll_interval_seconds,
+                    retry_in_s=delay,
                 )
-                await self._sleep(stop, self.config.poll_interval_seconds)
+                # Only a stop cuts this short: the stated delay is the delay kept.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
 
     def _until_next_retry(self, sleep_for: float | None) -> float | None:
         if not self._backoff:
