@@ -51,10 +51,10 @@ from keeper.cluster.solana_rpc import SolanaRpcTransport
 from keeper.cluster.watch import ChangeFeed
 from keeper.core.actions import ActionKind
 from keeper.core.addresses import DriftAddresses
-from keeper.core.decide import Decision, PassPolicy, Wait, WalletPolicy, decide_pass
+from keeper.core.decide import Decision, PassPolicy, Policy, Wait, WalletPolicy, decide_pass
 from keeper.core.error_codes import DriftError
 from keeper.core.errors import ConfigError, KeeperError, ProgramError, RpcError
-from keeper.core.fmt import format_duration
+from keeper.core.fmt import format_amount, format_duration, format_ratio_ppm
 from keeper.core.plan import Plan
 from keeper.core.snapshot import Snapshot
 from keeper.core.verify import FieldMismatch, diff_views
@@ -116,6 +116,8 @@ class PassReport:
     descriptions: tuple[str, ...] = ()
     #: expected no-ops (another keeper settled first), described
     noops: tuple[str, ...] = ()
+    #: why each outcome's plan was made (the rule or the wallet's policy)
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,11 +288,18 @@ class InsuranceFundKeeper:
             self._pass_failed(errors[-1])
         else:
             self.metrics.failed_passes_in_row = 0
-        described = tuple(
-            o.plan.describe(snap.market(o.plan.market_index).market.decimals) for o in outcomes
-        )
+        decimals = [snap.market(o.plan.market_index).market.decimals for o in outcomes]
+        described = tuple(o.plan.describe(d) for o, d in zip(outcomes, decimals, strict=True))
+        reasons = tuple(self.why(o.plan, d) for o, d in zip(outcomes, decimals, strict=True))
         return PassReport(
-            snap.slot, snap.now_ts, decision, tuple(outcomes), tuple(errors), described, noops
+            snap.slot,
+            snap.now_ts,
+            decision,
+            tuple(outcomes),
+            tuple(errors),
+            described,
+            noops,
+            reasons,
         )
 
     def _pass_failed(self, error: str) -> None:
@@ -382,6 +391,37 @@ class InsuranceFundKeeper:
         if line.split(" (in ")[0] != self._next_line.split(" (in ")[0]:
             log.info(line)
         self._next_line = line
+
+    def why(self, plan: Plan, decimals: int) -> str:
+        """The rule or policy that made this plan, in a sentence."""
+        if plan.action is ActionKind.SETTLE:
+            return "the revenue pool may settle to the IF (on the hour; anyone may send it)"
+        if plan.action is ActionKind.WITHDRAW:
+            limit = min(self.policy.max_utilization, self.config.profile.withdraw_utilization_limit)
+            return (
+                "the request matured and utilization and its TWAP are within the keeper's "
+                f"{format_ratio_ppm(limit)} limit"
+            )
+        policy = next(
+            (
+                mp
+                for w in self.policy.wallets
+                if w.authority == plan.authority
+                for mp in w.markets
+                if mp.market_index == plan.market_index
+            ),
+            None,
+        )
+        if policy is None:
+            return plan.action.text
+        return {
+            Policy.EXIT: "policy exit: request every share, withdraw at maturity",
+            Policy.CAP: (
+                f"policy cap: the stake is worth more than {format_amount(policy.cap_amount, decimals)}"
+            ),
+            Policy.TAKE_PROFIT: "policy take-profit: the stake is worth more than its cost basis",
+            Policy.HOLD: "policy hold",
+        }[policy.policy]
 
     # -- acting ------------------------------------------------------------------
 

@@ -138,21 +138,27 @@ def render_report(report: PassReport, keeper: InsuranceFundKeeper, *, as_json: b
             "errors": list(report.errors),
         }
         return json.dumps(doc, indent=2)
-    lines = []
+    lines = [f"at {format_ts(report.now_ts)} (slot {report.slot}):"]
     verb = "simulated" if keeper.dry_run else "sent"
-    for text, outcome in zip(report.descriptions, report.outcomes, strict=True):
+    for text, why, outcome in zip(
+        report.descriptions, report.reasons, report.outcomes, strict=True
+    ):
         wallet = keeper.wallet_name(outcome.plan.authority)
         who = f" for {wallet}" if outcome.plan.action.value != "settle" and wallet else ""
         sig = f" ({outcome.signature})" if outcome.signature is not None else ""
         lines.append(f"{verb} {text}{who}{sig}")
+        lines.append(f"  why: {why}")
+        lines += [f"  mismatch: {m}" for m in outcome.mismatches]
     for w in report.decision.waits:
-        when = format_ts(w.until_ts) if w.until_ts else "on a change"
+        when = f"until {format_ts(w.until_ts)}" if w.until_ts else "acts on the next change"
         wallet = keeper.wallet_name(w.authority)
         who = f" for {wallet}" if wallet else ""
         lines.append(
-            f"waiting: {w.action.text} on market {w.market_index}{who} ({w.reason}) until {when}"
+            f"waiting: {w.action.text} on market {w.market_index}{who} ({w.reason}), {when}"
         )
     lines += [f"no-op: {n}" for n in report.noops]
+    if len(lines) == 1:
+        lines.append("nothing due")
     lines += [f"error: {e}" for e in report.errors]
     return "\n".join(lines)
 
