@@ -41,6 +41,7 @@ from keeper.core.decide import (
     MarketPolicy,
     Policy,
     RequestPolicy,
+    markets_of,
 )
 from keeper.core.errors import ConfigError
 from keeper.core.profile import DRIFT_MAINNET, ProgramProfile, profile_from_mapping
@@ -172,14 +173,6 @@ class WalletConfig:
 
 
 @dataclass(frozen=True)
-class FeeConfig:
-    compute_unit_margin_percent: int = 20
-    max_compute_units: int = 400_000
-    priority_fee_percentile: int = 75
-    max_priority_fee_micro_lamports: int = 100_000
-
-
-@dataclass(frozen=True)
 class KeeperSettings:
     """The resolved configuration: absolute paths, a URL, typed policies."""
 
@@ -200,16 +193,13 @@ class KeeperSettings:
     max_failed_passes: int
     retry_initial_seconds: float
     retry_max_seconds: float
-    fees: FeeConfig
+    fees: FeesSection
     metrics_host: str
     metrics_port: int | None
 
     @property
     def markets(self) -> tuple[int, ...]:
-        wanted = set(self.settle_markets)
-        for w in self.wallets:
-            wanted |= {m.market_index for m in w.markets}
-        return tuple(sorted(wanted))
+        return markets_of(self.settle_markets, (m for w in self.wallets for m in w.markets))
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -394,12 +384,7 @@ def load_settings(
         max_failed_passes=k.max_failed_passes,
         retry_initial_seconds=k.retry_initial_seconds,
         retry_max_seconds=max(k.retry_max_seconds, k.retry_initial_seconds),
-        fees=FeeConfig(
-            fees.compute_unit_margin_percent,
-            fees.max_compute_units,
-            fees.priority_fee_percentile,
-            fees.max_priority_fee_micro_lamports,
-        ),
+        fees=fees,
         metrics_host=doc.metrics.host,
         metrics_port=doc.metrics.port,
     )

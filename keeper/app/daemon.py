@@ -275,7 +275,7 @@ class InsuranceFundKeeper:
         self.metrics.passes += 1
         self.prom.passes.inc()
         try:
-            await self._resume_journal()
+            unresolved = await self._resume_journal()
             snap = await self._snapshot()
         except KeeperError as exc:
             self._pass_failed(str(exc))
@@ -284,6 +284,7 @@ class InsuranceFundKeeper:
         decision = decide_pass(snap, self.policy, self.session.planner, settle_payer=self.operator)
         self._note_waits(decision, snap)
         outcomes, errors, noops = await self._act(decision, snap)
+        errors = unresolved + errors
         if errors:
             self._pass_failed(errors[-1])
         else:
@@ -672,8 +673,13 @@ class InsuranceFundKeeper:
         self.journal.clear(str(signature))
         return signature, confirmed.slot
 
-    async def _resume_journal(self) -> None:
-        """Finish what a previous pass or process sent: re-send until landed or expired."""
+    async def _resume_journal(self) -> list[str]:
+        """Finish what a previous pass or process sent: re-send until landed or expired.
+
+        An entry whose outcome is still unknown stays (its actions are not planned
+        again) and is returned as an error of the pass; the other actions go ahead.
+        """
+        errors: list[str] = []
         for entry in self.journal.entries:
             tx = VersionedTransaction.from_bytes(base64.b64decode(entry.raw))
             log.info(
@@ -687,8 +693,15 @@ class InsuranceFundKeeper:
                 log.info("journalled transaction expired unlanded", signature=entry.signature)
                 self.journal.clear(entry.signature)
                 continue
-            except (ConfirmationUnknown, RpcError):
-                raise  # still unknown: keep the entry, fail the pass, try again later
+            except RpcError as exc:  # still unknown: keep the entry, try again next pass
+                log.warning(
+                    "journalled transaction still unresolved",
+                    signature=entry.signature,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                )
+                errors.append(f"journalled {entry.signature}: {exc}")
+                continue
             except KeeperError as exc:  # landed with an error
                 log.warning(
                     "journalled transaction failed", signature=entry.signature, error=str(exc)
@@ -699,13 +712,17 @@ class InsuranceFundKeeper:
                 "journalled transaction landed", signature=entry.signature, slot=confirmed.slot
             )
             for key in entry.keys:
-                kind = key.split("|", 1)[0]
+                kind, market, wallet = key.split("|")
+                self.prom.actions.labels(
+                    kind, market, "" if wallet == "-" else wallet, "landed"
+                ).inc()
                 self.prom.sent.labels(kind).inc()
                 self.metrics.sent[kind] = self.metrics.sent.get(kind, 0) + 1
                 self.prom.slots_late.labels(kind).observe(
                     max(confirmed.slot - entry.first_allowed_slot, 0)
                 )
             self.journal.clear(entry.signature)
+        return errors
 
     async def _verify(self, plans: list[Plan], before: Snapshot) -> dict[int, list[FieldMismatch]]:
         """Read back every account the mirror predicted to change; log each difference."""

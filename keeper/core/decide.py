@@ -17,7 +17,7 @@ from the prediction; the next snapshot plans it afresh.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
@@ -98,10 +98,12 @@ class PassPolicy:
     @property
     def markets(self) -> tuple[int, ...]:
         """Every market the pass reads, in index order."""
-        wanted = set(self.settle_markets)
-        for w in self.wallets:
-            wanted |= {m.market_index for m in w.markets}
-        return tuple(sorted(wanted))
+        return markets_of(self.settle_markets, (m for w in self.wallets for m in w.markets))
+
+
+def markets_of(settle_markets: Iterable[int], policies: Iterable[MarketPolicy]) -> tuple[int, ...]:
+    """The markets settled or with a wallet's policy, in index order."""
+    return tuple(sorted(set(settle_markets) | {m.market_index for m in policies}))
 
 
 @dataclass(frozen=True)

@@ -464,8 +464,10 @@ def test_a_journalled_send_is_resumed_not_repeated_after_a_kill(
     second = _keeper_over(net, tmp_path, node, wallet(net, "alice", "{ market = 0 }"))
     second.session.sender.max_poll_failures = 2
     assert [e.signature for e in second.journal.entries] == [entry.signature]
-    with pytest.raises(RpcError, match="may or may not have landed"):
-        asyncio.run(run(second))
+    report = asyncio.run(run(second))
+    (error,) = report.errors
+    assert "may or may not have landed" in error and report.outcomes == ()
+    assert [p.action for p in report.decision.plans] == ["settle"]  # due, but in flight
     assert len({bytes(r) for r in node.sent}) == 1 and len(second.journal.entries) == 1
     # the node recovers: the same signed bytes are re-sent and land; the entry is done
     node._queued.clear()
@@ -552,3 +554,93 @@ def test_metrics_after_a_run_and_a_quiet_info_log(
         "landed: settle on market 0, amount 1.141552"
     ]
     assert len(info) <= 6, [e["event"] for e in info]
+
+
+class _Down:
+    """A reader whose node went away."""
+
+    async def get_multiple(self, addresses: Any) -> Any:
+        from keeper.core.errors import RpcUnreachable
+
+        raise RpcUnreachable("getMultipleAccounts", "fake://down", "connection refused")
+
+
+def test_health_turns_503_through_an_outage_and_back(net: EmbeddedLocalnet, tmp_path: Path) -> None:
+    stake(net, "alice", "1000")
+    node = FakeTxTransport()
+    keeper = _keeper_over(
+        net, tmp_path, node, wallet(net, "alice", "{ market = 0 }"), max_failed_passes=2
+    )
+
+    async def passes() -> list[str | None]:
+        seen = [keeper.health_problem()]
+        await keeper.run_once()
+        seen.append(keeper.health_problem())
+        up, keeper.session.reader = keeper.session.reader, _Down()  # type: ignore[assignment]
+        for _ in range(2):
+            with pytest.raises(RpcError):
+                await keeper.run_once()
+            seen.append(keeper.health_problem())
+        keeper.session.reader = up
+        await keeper.run_once()
+        seen.append(keeper.health_problem())
+        keeper.metrics.last_pass_unix -= keeper.config.stale_after_seconds + 1  # time passes
+        seen.append(keeper.health_problem())
+        await keeper.session.close()
+        return seen
+
+    before, ok, one, two, back, stale = asyncio.run(passes())
+    assert before == "no snapshot read yet" and ok is None
+    assert one is None  # one failed pass is not yet an outage
+    assert two is not None and two.startswith("failing: 2 passes in a row failed")
+    assert "connection refused" in two
+    assert back is None
+    assert stale is not None and stale.startswith("stale: the last good snapshot is")
+
+
+def test_a_change_the_subscriptions_missed_marks_the_feed_stale(
+    net: EmbeddedLocalnet, tmp_path: Path
+) -> None:
+    stake(net, "alice", "1000")
+    keeper = _keeper_over(net, tmp_path, FakeTxTransport(), wallet(net, "alice", "{ market = 0 }"))
+
+    async def go() -> None:
+        keeper.feed.health.connected = True
+        keeper._observe(await keeper._snapshot())
+        keeper._observe(await keeper._snapshot())  # nothing changed: not stale
+        assert not keeper.feed.health.stale
+        await asyncio.to_thread(revenue, net, "5")  # a change, and no notification for it
+        keeper._observe(await keeper._snapshot())
+        await keeper.session.close()
+
+    asyncio.run(go())
+    assert keeper.feed.health.stale and keeper.feed.health.stale_detections == 1
+    text = keeper.prom.render()
+    assert "drift_if_keeper_pubsub_stale 1.0" in text
+    assert "drift_if_keeper_pubsub_stale_detections_total 1.0" in text
+
+
+def test_an_expired_transaction_is_rebuilt_from_a_fresh_snapshot(
+    net: EmbeddedLocalnet, tmp_path: Path
+) -> None:
+    stake(net, "alice", "1000")
+    revenue(net, "500")
+    net.travel(3600)
+    node = FakeTxTransport(drop_sends=10**6, expire_after_polls=2)  # lost, then expired
+    keeper = _keeper_over(net, tmp_path, node, wallet(net, "alice", "{ market = 0 }"))
+
+    async def go() -> tuple[Any, Any]:
+        first = await keeper.run_once()
+        assert keeper._again  # the loop passes again at once, on a fresh snapshot
+        node.drop_sends, node.expire_after_polls = 0, None
+        second = await keeper.run_once()
+        await keeper.session.close()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert first.outcomes == () and first.errors == () and keeper.journal.entries == ()
+    assert [o.plan.action for o in second.outcomes] == ["settle"]
+    assert len({bytes(r) for r in node.sent}) == 2  # re-sent the same bytes, then rebuilt once
+    text = keeper.prom.render()
+    assert 'market="0",outcome="expired",wallet=""} 1.0' in text
+    assert 'market="0",outcome="landed",wallet=""} 1.0' in text
