@@ -73,9 +73,6 @@ MIN_FEE_PAYER_LAMPORTS = 10_000_000
 #: asyncio timers may fire this early; a retry due that soon counts as due
 TIMER_SLACK_SECONDS = 0.01
 
-# The first config format's loader, kept for callers of the old name.
-KeeperConfig = KeeperSettings
-
 
 def load_keeper_config(
     path: Path, *, url_override: str | None = None, keypair_override: str | None = None
@@ -322,6 +319,14 @@ class InsuranceFundKeeper:
         self.prom.last_pass_slot.set(snap.slot)
         lamports = snap.lamports(self.operator)
         if lamports is not None:
+            low = lamports < MIN_FEE_PAYER_LAMPORTS
+            was_low = (self.fee_payer_lamports or MIN_FEE_PAYER_LAMPORTS) < MIN_FEE_PAYER_LAMPORTS
+            if low and not was_low:
+                log.warning(
+                    "the fee payer is running out of SOL: fund it",
+                    fee_payer=str(self.operator),
+                    lamports=lamports,
+                )
             self.fee_payer_lamports = lamports
             self.prom.fee_payer_lamports.set(lamports)
         view = (

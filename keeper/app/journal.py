@@ -65,12 +65,33 @@ class Journal:
         if self._entries.pop(signature, None) is not None:
             self._write()
 
+    def check_writable(self) -> None:
+        """Raise ConfigError unless the journal's folder takes a file (as `check` asks).
+
+        A probe file, not the journal: a keeper running on this state dir owns that.
+        """
+        probe = self.path.with_name(".write-probe")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write in the keeper's state_dir {self.path.parent} ({exc.strerror})"
+            ) from exc
+
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         doc = {"pending": [asdict(e) for e in self._entries.values()]}
-        with tmp.open("w") as f:
-            json.dump(doc, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("w") as f:
+                json.dump(doc, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the keeper journal {self.path} ({exc.strerror}); nothing is "
+                "sent without it: make state_dir writable"
+            ) from exc

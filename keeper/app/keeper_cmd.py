@@ -187,6 +187,11 @@ def check(options: KeeperOptions) -> int:
         return _error(exc)
     for line in lines:
         print(f"ok: {line}")
+    try:
+        keeper.journal.check_writable()
+    except KeeperError as exc:
+        return _error(exc)
+    print(f"ok: journal {keeper.journal.path} is writable")
     lamports = keeper.fee_payer_lamports or 0
     if lamports < MIN_FEE_PAYER_LAMPORTS:
         return _error(
