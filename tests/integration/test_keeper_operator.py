@@ -432,6 +432,12 @@ def test_a_send_answered_with_a_timeout_is_judged_by_its_status(
     assert report.errors == () and [o.plan.action for o in report.outcomes] == ["settle"]
     assert keeper.metrics.sent == {"settle": 1} and keeper.metrics.failed == {}
     assert len({bytes(r) for r in node.sent}) == 1  # the same signed bytes, re-sent
+    # its compute-unit limit came from the simulation (1,234 units) + 20% + 1000
+    from solders.transaction import VersionedTransaction
+
+    tx = VersionedTransaction.from_bytes(node.sent[0])
+    budget = tx.message.instructions[0]
+    assert bytes(budget.data) == bytes([2]) + (1_234 + 247 + 1_000).to_bytes(4, "little")
 
 
 def test_a_journalled_send_is_resumed_not_repeated_after_a_kill(
