@@ -24,7 +24,7 @@ from solders.keypair import Keypair
 
 from keeper.app.cli import main
 from keeper.app.config import load_settings
-from keeper.app.daemon import InsuranceFundKeeper, Wallet
+from keeper.app.daemon import TIMER_SLACK_SECONDS, InsuranceFundKeeper, Wallet
 from keeper.app.session import Session
 from keeper.app.solana_config import load_keypair
 from keeper.cluster.sender import TxSender
@@ -193,7 +193,7 @@ def test_the_example_config_with_nothing_listening_keeps_running_until_sigterm(
         (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
         for a, b in itertools.pairwise(starts)
     ]
-    assert all(5.0 <= g < 5.5 for g in gaps), gaps  # the example's poll interval, as logged
+    assert all(5.0 - TIMER_SLACK_SECONDS <= g < 6.0 for g in gaps), gaps  # the example's poll interval, as logged
     assert lines[-1]["event"] == "keeper stopped"
 
 
@@ -408,9 +408,11 @@ def test_the_retry_delay_logged_is_the_delay_kept_from_the_end_of_the_attempt(
     assert [e["retry_in_s"] for e in failures[:2]] == [0.4, 0.8]
     assert all(e["outcome"] == "failed" for e in failures)
     (_, end1), (start2, end2), (start3, _) = node.attempts[:3]
-    assert 0.4 <= start2 - end1 < 0.4 + 0.25
-    assert 0.8 <= start3 - end2 < 0.8 + 0.25
-    assert keeper.metrics.failed == {"settle": 3} or keeper.metrics.failed["settle"] >= 2
+    # never earlier than the delay (less the timer slack), and not much later
+    early = TIMER_SLACK_SECONDS
+    assert 0.4 - early <= start2 - end1 < 0.4 + 0.5
+    assert 0.8 - early <= start3 - end2 < 0.8 + 0.5
+    assert keeper.metrics.failed["settle"] >= 2
 
 
 def test_a_send_answered_with_a_timeout_is_judged_by_its_status(
