@@ -62,6 +62,8 @@ from localnet.ledger import (
 from localnet.model import ProgramModel
 from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint
 
+_NATIVE_LOADER = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
+
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 _ALT_META_SIZE = 56
 _FAUCET_LAMPORTS = 10**18
@@ -281,6 +283,11 @@ class Cluster:
         if pid in self._programs:
             raise ClusterError(f"{pid} runs the real program from {self._programs[pid]}")
         self.executor.models[pid] = model
+        # A deployed program has an executable account at its id; clients check for it.
+        # The model's stands in for one (LiteSVM takes an executable account only from
+        # the native loader without a real binary behind it).
+        if self.svm.get_account(pid) is None:
+            self.svm.set_account(pid, Account(1, b"", _NATIVE_LOADER, True))
 
     def has_real_program(self, program_id: Pubkey) -> bool:
         return program_id in self._programs

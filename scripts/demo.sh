@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job: set-up (once), then a demo on the embedded localnet — stake, revenue
-# settle, unstake request, 13-day cooldown (time travel), withdraw — through the
-# drift-if CLI, and a look at a recorded golden trace.
+# The main job: set-up (once), then a demo on the embedded localnet — one keeper for
+# two wallets over two markets: settle periods (batched settles), policy-driven unstake
+# requests, a stretch of utilization above the keeper's limit, the 13-day cooldown
+# (time travel) and the withdrawals — printed as a timeline of what the keeper did and
+# why, through the drift-if CLI; then a look at a recorded golden trace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh

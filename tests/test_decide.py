@@ -6,9 +6,20 @@ import dataclasses
 
 import pytest
 from mirror_factories import ALICE, fund, market_with_pool, stake, state, token, user_stats
+from solders.pubkey import Pubkey
 
+from keeper.core import ifmath
 from keeper.core.addresses import associated_token_address
-from keeper.core.decide import KeeperPolicy, RequestPolicy, decide
+from keeper.core.decide import (
+    KeeperPolicy,
+    MarketPolicy,
+    PassPolicy,
+    Policy,
+    RequestPolicy,
+    WalletPolicy,
+    decide,
+    decide_pass,
+)
 from keeper.core.profile import DRIFT_MAINNET
 from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
 from keeper.core.snapshot import MarketSnapshot, Snapshot
@@ -156,3 +167,139 @@ def test_an_action_that_cannot_be_planned_does_not_block_the_others(planner: Pla
     assert [p.action for p in decision.plans] == ["settle"]
     (wait,) = [w for w in decision.waits if w.action == "withdraw"]
     assert "no token account" in wait.reason
+
+
+# -- the operator's report: one chain per market, policies, the utilization limit ------
+
+
+def test_a_request_after_a_settle_is_sized_at_the_post_settle_price(planner: Planner) -> None:
+    """Settle and exit in one pass: the request is planned on the predicted post-settle
+    state, so it asks for every share at the new price and leaves no dust."""
+    snap = snapshot()
+    policy = KeeperPolicy(request=RequestPolicy.UNSTAKE_ALL, withdraw=False)
+    decision = decide(snap, ALICE, policy, planner)
+    ((settle, request),) = decision.chains
+    assert [settle.action, request.action] == ["settle", "unstake request"]
+    after = settle.snapshot_after(snap)
+    m = after.market(0)
+    assert m.if_vault_amount == snap.market(0).if_vault_amount + settle.figures["amount"]
+    stake_after = after.stake(ALICE, 0)
+    assert stake_after is not None
+    every_share = ifmath.amount_for_shares(
+        stake_after.if_shares, m.market.insurance_fund.total_shares, m.if_vault_amount
+    )
+    assert request.figures["amount"] == every_share > 1_000_000_000  # the gain is included
+    assert request.figures["shares_requested"] == stake_after.if_shares  # every share
+    # sized at the pre-settle price it would have asked for fewer tokens than it owns
+    before = planner.unstake(snap, ALICE, 0, None)
+    assert before.figures["amount"] < request.figures["amount"]
+
+
+def test_take_profit_requests_the_gain_above_cost_basis(planner: Planner) -> None:
+    snap = snapshot()
+    (s,) = snap.stakes
+    m = snap.market(0)
+    value = ifmath.stake_value(s, m.market, m.if_vault_amount)
+    basis = value - 7_000_000
+    with_basis = dataclasses.replace(snap, stakes=(dataclasses.replace(s, cost_basis=basis),))
+    wallet = WalletPolicy(ALICE, (MarketPolicy(0, Policy.TAKE_PROFIT, min_request_amount=1),))
+    decision = decide_pass(with_basis, PassPolicy((wallet,)), planner, settle_payer=ALICE)
+    (plan,) = decision.plans
+    assert plan.action == "unstake request" and plan.figures["amount"] == 7_000_000
+    small = WalletPolicy(
+        ALICE, (MarketPolicy(0, Policy.TAKE_PROFIT, min_request_amount=7_000_001),)
+    )
+    assert decide_pass(with_basis, PassPolicy((small,)), planner, settle_payer=ALICE).plans == ()
+
+
+def test_hold_never_requests_but_withdraws_a_matured_request(planner: Planner) -> None:
+    hold = PassPolicy((WalletPolicy(ALICE, (MarketPolicy(0, Policy.HOLD),)),))
+    assert decide_pass(snapshot(), hold, planner, settle_payer=ALICE).plans == ()
+    matured = snapshot(request_shares=400_000_000, request_ts=NOW - COOLDOWN)
+    (plan,) = decide_pass(matured, hold, planner, settle_payer=ALICE).plans
+    assert plan.action == "withdraw"
+
+
+@pytest.mark.parametrize(
+    ("operator_limit", "twap", "waits"),
+    [
+        (800_000, 800_000, False),  # at the limit: allowed
+        (800_000, 850_000, True),  # above the operator's 80%, below the profile's 90%
+        (950_000, 920_000, True),  # the operator's limit never lifts the profile's
+        (950_000, 890_000, False),
+    ],
+)
+def test_the_operators_utilization_limit(
+    planner: Planner, operator_limit: int, twap: int, waits: bool
+) -> None:
+    assert planner.profile.withdraw_utilization_limit == 900_000
+    matured = snapshot(request_shares=400_000_000, request_ts=NOW - COOLDOWN, utilization_twap=twap)
+    policy = KeeperPolicy(settle=False, max_utilization=operator_limit)
+    decision = decide(matured, ALICE, policy, planner)
+    if not waits:
+        assert [p.action for p in decision.plans] == ["withdraw"]
+        return
+    (wait,) = decision.waits
+    assert decision.plans == () and wait.until_ts is None  # acts on the next change
+    assert "utilization" in wait.reason
+    if twap <= 900_000:
+        assert wait.reason == "utilization 0% (TWAP 85%) above the withdraw limit 80%"
+
+
+def test_many_wallets_one_chain_per_market(planner: Planner) -> None:
+    bob = Pubkey.new_unique()
+    snap = snapshot(request_shares=400_000_000, request_ts=NOW - COOLDOWN)
+    (alice_stake,) = snap.stakes
+    m0 = snap.market(0)
+    fund2 = dataclasses.replace(
+        m0.market.insurance_fund, total_shares=2_000_000_000, user_shares=2_000_000_000
+    )
+    vault2 = dataclasses.replace(m0.insurance_fund_vault, amount=2 * m0.if_vault_amount)
+    market2 = dataclasses.replace(
+        m0, market=dataclasses.replace(m0.market, insurance_fund=fund2), insurance_fund_vault=vault2
+    )
+    bob_stake = dataclasses.replace(
+        alice_stake,
+        address=Pubkey.new_unique(),
+        authority=bob,
+        last_withdraw_request_shares=0,
+        last_withdraw_request_value=0,
+    )
+    bob_wallet = dataclasses.replace(
+        snap.wallets[0],
+        address=associated_token_address(bob, m0.market.mint, SPL_TOKEN_PROGRAM_ID),
+        owner=bob,
+    )
+    # every stake has its authority's UserStats (initializing a stake requires it)
+    bob_stats = user_stats(address=Pubkey.new_unique(), authority=bob)
+    two = dataclasses.replace(
+        snap,
+        markets=(market2,),
+        stakes=(alice_stake, bob_stake),
+        user_stats=(*snap.user_stats, bob_stats),
+        wallets=(*snap.wallets, bob_wallet),
+    )
+    policy = PassPolicy(
+        (
+            WalletPolicy(ALICE, (MarketPolicy(0, Policy.HOLD),), "alice"),
+            WalletPolicy(bob, (MarketPolicy(0, Policy.EXIT),), "bob"),
+        ),
+        settle_markets=(0,),
+    )
+    decision = decide_pass(two, policy, planner, settle_payer=ALICE)
+    ((settle, withdraw, request),) = decision.chains
+    assert (settle.action, withdraw.action, request.action) == (
+        "settle",
+        "withdraw",
+        "unstake request",
+    )
+    assert (withdraw.authority, request.authority) == (ALICE, bob)
+    # each step on the state the previous leaves: bob's request sees alice's withdrawal
+    state = withdraw.snapshot_after(settle.snapshot_after(two))
+    m = state.market(0)
+    fund = m.market.insurance_fund
+    assert fund.user_shares == 2_000_000_000 - 400_000_000  # alice withdrew first
+    assert request.figures["amount"] == ifmath.amount_for_shares(
+        bob_stake.if_shares, fund.total_shares, m.if_vault_amount
+    )
+    assert request.figures["shares_requested"] == bob_stake.if_shares

@@ -119,3 +119,26 @@ async def test_a_source_that_fails_fails_the_snapshot(
     with pytest.raises(RpcUnreachable, match="getMultipleAccounts to fake://cluster failed"):
         await fetch_snapshot(src, codec, SnapshotRequest((0,)))
     assert (await fetch_snapshot(src, codec, SnapshotRequest((0,)))).slot == src.slot
+
+
+async def test_a_large_snapshot_takes_as_few_calls_as_fit(
+    source: tuple[FakeAccountSource, Trace], codec: AccountCodec
+) -> None:
+    """Many wallets: ≤100 accounts a call, as few calls as fit, never an older slot."""
+    src, trace = source
+    alice = trace.keypair("alice").pubkey()
+    others = tuple(Pubkey.new_unique() for _ in range(60))  # 2 accounts each + the rest
+    request = SnapshotRequest((0,), (alice, *others), balances=(alice,))
+    snap = await fetch_snapshot(src, codec, request)
+    assert src.reads == 2  # 5 market accounts + 122 wallet accounts + 1 balance
+    assert snap.stake(alice, 0) is not None
+    assert snap.lamports(alice) == src.accounts[alice].lamports > 0
+
+    class Behind(FakeAccountSource):
+        async def get_multiple(self, addresses):  # type: ignore[no-untyped-def]
+            slot, accounts = await super().get_multiple(addresses)
+            return (slot - 1 if self.reads > 1 else slot), accounts
+
+    behind = Behind(src.accounts, slot=src.slot)
+    with pytest.raises(RpcError, match="the provider's nodes disagree"):
+        await fetch_snapshot(behind, codec, request)

@@ -137,3 +137,58 @@ async def test_logs_that_cannot_be_read_do_not_hide_the_error(idl: DriftIdl) -> 
     tx, last_valid = await _send(node, idl)
     with pytest.raises(ProgramError, match="TryingToRemoveLiquidityTooFast"):
         await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+
+
+async def test_a_lost_answer_to_a_forwarded_send_is_judged_by_the_status(idl: DriftIdl) -> None:
+    """A timeout or 5xx after forwarding is not a failure: the status says it landed."""
+    node = FakeTxTransport(lose_send_answers=3)
+    tx, last_valid = await _send(node, idl)
+    confirmed = await _sender(node, idl).send(tx, last_valid_block_height=last_valid)
+    assert confirmed.signature == tx.signatures[0]
+    assert len(node.sent) >= 1 and len({bytes(r) for r in node.sent}) == 1
+    # and if it never lands, it is expired (nothing changed), not failed on the answer
+    lost = FakeTxTransport(lose_send_answers=10**6, drop_sends=10**6, expire_after_polls=3)
+    tx, last_valid = await _send(lost, idl)
+    with pytest.raises(TransactionExpired):
+        await _sender(lost, idl).send(tx, last_valid_block_height=last_valid)
+
+
+def test_timeouts_and_5xx_may_have_been_delivered_refusals_not() -> None:
+    import httpx
+
+    request = httpx.Request("POST", SECRET_URL)
+    timeout = rpc_failure("sendTransaction", "e", httpx.ReadTimeout("slow", request=request), 10)
+    bad_gateway = httpx.HTTPStatusError(
+        "502", request=request, response=httpx.Response(502, request=request)
+    )
+    too_many = httpx.HTTPStatusError(
+        "429", request=request, response=httpx.Response(429, request=request)
+    )
+    refused = rpc_failure("sendTransaction", "e", httpx.ConnectError("refused"), 10)
+    assert isinstance(timeout, RpcUnreachable) and timeout.maybe_delivered
+    gateway, throttled = (
+        rpc_failure("sendTransaction", "e", exc, 10) for exc in (bad_gateway, too_many)
+    )
+    assert isinstance(gateway, RpcUnreachable) and gateway.maybe_delivered
+    assert isinstance(throttled, RpcUnreachable) and not throttled.maybe_delivered
+    assert isinstance(refused, RpcUnreachable) and not refused.maybe_delivered
+
+
+async def test_priority_fee_is_a_capped_percentile_and_units_come_from_simulation(
+    idl: DriftIdl,
+) -> None:
+    from keeper.cluster.sender import percentile_of, sized_compute_units
+
+    assert percentile_of([], 75) == 0
+    assert percentile_of([0, 10, 20, 30, 40, 50, 60, 70, 80, 90], 75) == 70
+    assert percentile_of([5], 0) == 5 and percentile_of([1, 2, 3], 100) == 3
+    node = FakeTxTransport(recent_priority_fees=(0, 100, 200, 5_000))
+    sender = _sender(node, idl)
+    assert await sender.priority_fee([PROGRAM], 75, 1_000_000) == 200
+    assert await sender.priority_fee([PROGRAM], 100, 1_000) == 1_000  # the operator's cap
+    assert await sender.priority_fee([PROGRAM], 100, 0) == 0
+    node.unreachable("priority_fees")
+    assert await sender.priority_fee([PROGRAM], 75, 1_000) == 0  # no data: no priority fee
+    assert sized_compute_units(50_000, 20, 400_000) == 61_000
+    assert sized_compute_units(390_000, 20, 400_000) == 400_000
+    assert sized_compute_units(None, 20, 400_000) == 400_000

@@ -76,3 +76,45 @@ async def test_notifications_wake_and_outage_falls_back_to_polling() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_reconnects_count_reestablished_subscriptions_not_attempts() -> None:
+    """Two failed attempts, then a session: 3 attempts, 2 losses, 1 reconnect."""
+    from contextlib import asynccontextmanager
+
+    from solders.rpc.responses import SubscriptionResult
+
+    calls = {"n": 0}
+    subscribed = asyncio.Event()
+
+    class _Ws:
+        def __init__(self) -> None:
+            self.acks = 0
+
+        async def account_subscribe(self, *_args: Any) -> None:
+            self.acks += 1
+
+        async def recv(self) -> list[Any]:
+            if self.acks:
+                self.acks -= 1
+                return [SubscriptionResult(1, 1)]
+            subscribed.set()
+            await asyncio.sleep(3600)
+            return []
+
+    @asynccontextmanager
+    async def connect(_url: str) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OSError("connection refused")
+        yield _Ws()
+
+    feed = ChangeFeed("ws://x", [Pubkey.new_unique()], connect=connect)
+    task = asyncio.create_task(feed.run())
+    try:
+        await asyncio.wait_for(subscribed.wait(), 10)
+        h = feed.health
+        assert (h.attempts, h.reconnects, h.resubscribed, h.connected) == (3, 2, 1, True)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

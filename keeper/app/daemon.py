@@ -1,142 +1,105 @@
-"""The keeper daemon: wake, read, decide, act, verify — forever.
+"""The keeper daemon: wake, read, decide, act, verify — until told to stop.
 
-Each pass reads one verified snapshot, asks `decide` what is due, and executes each
-plan (simulated first, then sent and confirmed). Between passes it sleeps until the
-earliest due time on the cluster's clock, or until a watched account changes, or
-until the polling interval elapses when subscriptions are down. A failing action is
-retried with exponential backoff; nothing is sent twice for the same state.
+Each pass reads one verified snapshot covering every wallet and market, asks
+`decide_pass` what is due (one chain of plans per market, each planned on the state
+the previous one leaves) and executes the chains: due settles together in as few
+transactions as fit, then each chain's later steps in order. Every transaction is
+sized from a simulation (compute units + margin), priced from recent prioritization
+fees (a percentile, capped), journalled before its first broadcast, re-sent until
+confirmed or expired, and verified after landing by reading back every account the
+mirror predicted to change.
+
+Between passes it sleeps until the earliest due time on the cluster's clock, the
+earliest retry, an account change, or the polling interval. Faults of the
+environment (an unreachable node, a bad answer) never end it: they are logged as
+typed, redacted errors and /health turns 503. A wrong cluster (no Drift program, no
+State) does end it at start, with exit code 1: retrying cannot fix that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
-import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
+from solders.hash import Hash
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
 
+from keeper.app.config import KeeperSettings, load_settings
+from keeper.app.journal import Journal, JournalEntry
+from keeper.app.metrics import CountingTransport, KeeperMetrics
 from keeper.app.session import Outcome, Session
-from keeper.app.solana_config import load_cli_config, load_keypair, resolve_url, websocket_url_for
+from keeper.app.solana_config import load_keypair
 from keeper.cluster.redact import redact_text, redact_url
-from keeper.cluster.sender import FeePolicy
+from keeper.cluster.sender import (
+    ConfirmationUnknown,
+    FeePolicy,
+    TransactionExpired,
+    TxSender,
+    build_transaction,
+    sized_compute_units,
+)
+from keeper.cluster.solana_rpc import SolanaRpcTransport
 from keeper.cluster.watch import ChangeFeed
+from keeper.core.actions import ActionKind
 from keeper.core.addresses import DriftAddresses
-from keeper.core.decide import Decision, KeeperPolicy, RequestPolicy, decide
-from keeper.core.errors import ConfigError, KeeperError
-from keeper.core.profile import DRIFT_MAINNET, ProgramProfile, profile_from_mapping
+from keeper.core.decide import Decision, PassPolicy, Policy, Wait, WalletPolicy, decide_pass
+from keeper.core.error_codes import DriftError
+from keeper.core.errors import ConfigError, KeeperError, ProgramError, RpcError
+from keeper.core.fmt import format_amount, format_duration, format_ratio_ppm
+from keeper.core.plan import Plan
+from keeper.core.snapshot import Snapshot
+from keeper.core.verify import FieldMismatch, diff_views
+from keeper.program.idl import load_idl
 
 log = structlog.get_logger("keeper.daemon")
 
-
-@dataclass(frozen=True)
-class KeeperConfig:
-    url: str
-    ws_url: str
-    keypair_path: str
-    profile: ProgramProfile
-    policy: KeeperPolicy
-    commitment: str = "confirmed"
-    requests_per_second: int = 10
-    poll_interval_seconds: float = 5.0
-    idle_refresh_seconds: float = 60.0
-    fees: FeePolicy = field(default_factory=FeePolicy)
-
-
-def _int(table: dict[str, Any], key: str, default: int, *, minimum: int = 0) -> int:
-    value = table.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"keeper config: {key} must be an integer ≥ {minimum}, got {value!r}")
-    return value
-
-
-def _float(table: dict[str, Any], key: str, default: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"keeper config: {key} must be a positive number, got {value!r}")
-    return float(value)
+#: settle answers that mean "someone else already did it": caught in simulation, no fee
+NOOP_ERRORS = frozenset(
+    {DriftError.RevenueSettingsCannotSettleToIF, DriftError.NoRevenueToSettleToIF}
+)
+#: a transaction's size limit (bytes on the wire)
+PACKET_DATA_SIZE = 1232
+#: `drift-if keeper check` refuses a fee payer with less than this (0.01 SOL)
+MIN_FEE_PAYER_LAMPORTS = 10_000_000
+#: asyncio timers may fire this early; a retry due that soon counts as due
+TIMER_SLACK_SECONDS = 0.01
 
 
 def load_keeper_config(
     path: Path, *, url_override: str | None = None, keypair_override: str | None = None
-) -> KeeperConfig:
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read keeper config {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"keeper config {path} is not valid TOML: {exc}") from exc
-    unknown = set(data) - {"cluster", "keeper", "profile"}
-    if unknown:
-        raise ConfigError(f"keeper config {path}: unknown sections {sorted(unknown)}")
-    cluster, keeper = data.get("cluster", {}), data.get("keeper", {})
-    cli = load_cli_config(None)
-    url = resolve_url(url_override or cluster.get("url") or cli.json_rpc_url)
-    ws_url = cluster.get("ws_url") or cli.websocket_url or websocket_url_for(url)
-    profile = (
-        profile_from_mapping(data["profile"], base_dir=path.parent)
-        if "profile" in data
-        else DRIFT_MAINNET
-    )
-    markets = keeper.get("markets", [0])
-    if (
-        not isinstance(markets, list)
-        or not markets
-        or not all(isinstance(m, int) and 0 <= m <= 0xFFFF for m in markets)
-    ):
-        raise ConfigError("keeper config: markets must be a non-empty list of market indexes")
-    try:
-        request = RequestPolicy(keeper.get("request_policy", "never"))
-    except ValueError:
-        raise ConfigError(
-            f"keeper config: request_policy must be one of {[p.value for p in RequestPolicy]}"
-        ) from None
-    for flag in ("settle", "withdraw"):
-        if not isinstance(keeper.get(flag, True), bool):
-            raise ConfigError(f"keeper config: {flag} must be true or false")
-    policy = KeeperPolicy(
-        markets=tuple(markets),
-        settle=keeper.get("settle", True),
-        withdraw=keeper.get("withdraw", True),
-        request=request,
-        max_stake_amount=_int(keeper, "max_stake_base_units", 0),
-        min_request_amount=_int(keeper, "min_request_base_units", 1, minimum=1),
-    )
-    commitment = cluster.get("commitment", "confirmed")
-    if commitment not in ("processed", "confirmed", "finalized"):
-        raise ConfigError(
-            f"keeper config: commitment {commitment!r} is not processed/confirmed/finalized"
-        )
-    return KeeperConfig(
-        url=url,
-        ws_url=ws_url,
-        keypair_path=keypair_override or keeper.get("keypair") or cli.keypair_path,
-        profile=profile,
-        policy=policy,
-        commitment=commitment,
-        requests_per_second=_int(cluster, "requests_per_second", 10, minimum=1),
-        poll_interval_seconds=_float(keeper, "poll_interval_seconds", 5.0),
-        idle_refresh_seconds=_float(keeper, "idle_refresh_seconds", 60.0),
-        fees=FeePolicy(
-            compute_unit_limit=_int(keeper, "compute_unit_limit", 200_000, minimum=1),
-            priority_micro_lamports=_int(keeper, "priority_fee_micro_lamports", 0),
-        ),
-    )
+) -> KeeperSettings:
+    return load_settings(path, url_override=url_override, keypair_override=keypair_override)
+
+
+def action_key(action: ActionKind, market_index: int, wallet: str | None) -> str:
+    """The unit of "at most one in flight" and of backoff: (action, market, wallet)."""
+    return f"{action.value}|{market_index}|{wallet or '-'}"
 
 
 @dataclass
 class Metrics:
+    """The daemon's own counters (Prometheus has the labelled ones)."""
+
     passes: int = 0
-    #: by ActionKind wire value (the `action` label of the Prometheus counters)
+    #: by ActionKind wire value
     sent: dict[str, int] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
+    noops: int = 0
+    mismatches: int = 0
     last_pass_slot: int = 0
+    #: monotonic time of the last good snapshot (0: none yet)
     last_pass_unix: float = 0.0
     last_error: str = ""
+    failed_passes_in_row: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,133 +111,684 @@ class PassReport:
     errors: tuple[str, ...]
     #: human description of each outcome's plan, in token units
     descriptions: tuple[str, ...] = ()
+    #: expected no-ops (another keeper settled first), described
+    noops: tuple[str, ...] = ()
+    #: why each outcome's plan was made (the rule or the wallet's policy)
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wallet:
+    name: str
+    keypair: Keypair
+    policy: WalletPolicy
+
+
+@dataclass
+class _Backoff:
+    delay: float
+    retry_at: float
+
+
+class ActionFailed(KeeperError):
+    """One transaction of a pass failed; the others go ahead."""
 
 
 class InsuranceFundKeeper:
-    """One operator's keeper: settles its markets, runs its unstake policy, withdraws."""
+    """One process keeping any number of wallets over any number of markets."""
 
-    def __init__(self, config: KeeperConfig, session: Session) -> None:
+    def __init__(
+        self,
+        config: KeeperSettings,
+        session: Session,
+        *,
+        wallets: Sequence[Wallet] | None = None,
+        dry_run: bool = False,
+        prom: KeeperMetrics | None = None,
+        feed: ChangeFeed | None = None,
+    ) -> None:
         self.config = config
         self.session = session
-        self.operator = session.signer().pubkey()
+        self.fee_payer = session.signer()
+        self.operator = self.fee_payer.pubkey()
+        if wallets is None:  # one wallet: the session's signer
+            w = config.wallets[0]
+            wallets = [
+                Wallet(w.name, self.fee_payer, WalletPolicy(self.operator, w.markets, w.name))
+            ]
+        self.wallets = tuple(wallets)
+        self._keypairs = {w.keypair.pubkey(): w.keypair for w in self.wallets}
+        self._names = {w.keypair.pubkey(): w.name for w in self.wallets}
+        self.policy = PassPolicy(
+            tuple(w.policy for w in self.wallets), config.settle_markets, config.max_utilization
+        )
+        self.dry_run = dry_run
         self.metrics = Metrics()
-        self._backoff: dict[tuple[str, int], tuple[float, float]] = {}
+        self.journal = Journal(config.state_dir)
+        self._backoff: dict[str, _Backoff] = {}
+        #: key → (slot, now_ts, until_ts) of the last pass that saw the action wait
+        self._waiting: dict[str, tuple[int, int, int | None]] = {}
+        #: key → the slot the action was first allowed in
+        self._first_allowed: dict[str, int] = {}
+        self._announced: dict[str, str] = {}
+        self._next_line = ""
+        self._watched_view: object = None
+        self._again = False
+        #: the fee payer's SOL balance (lamports) at the last read
+        self.fee_payer_lamports: int | None = None
         pdas = DriftAddresses(config.profile.program_id)
         watched: list[Pubkey] = [pdas.state()]
-        for index in config.policy.markets:
+        for index in self.policy.markets:
             watched += [pdas.spot_market(index), pdas.insurance_fund_vault(index)]
-            watched.append(pdas.insurance_fund_stake(self.operator, index))
-        self.feed = ChangeFeed(
+            watched += [pdas.insurance_fund_stake(w.keypair.pubkey(), index) for w in self.wallets]
+        self.feed = feed or ChangeFeed(
             config.ws_url,
             watched,
             commitment=config.commitment,
             poll_interval_seconds=config.poll_interval_seconds,
             idle_refresh_seconds=config.idle_refresh_seconds,
         )
+        self.prom = prom or KeeperMetrics()
+        self.prom.watch_feed(lambda: self.feed.health)
 
     @classmethod
-    def from_config(cls, config: KeeperConfig) -> InsuranceFundKeeper:
-        keypair = load_keypair(config.keypair_path)
-        session = Session.connect(
-            config.url,
-            config.profile,
-            keypair=keypair,
-            commitment=config.commitment,
-            requests_per_second=config.requests_per_second,
-            fees=config.fees,
+    def from_config(cls, config: KeeperSettings, *, dry_run: bool = False) -> InsuranceFundKeeper:
+        """The production keeper: keypairs loaded (fail fast), one counted RPC client."""
+        fee_payer = load_keypair(str(config.fee_payer_path))
+        wallets = []
+        for w in config.wallets:
+            kp = load_keypair(str(w.keypair_path))
+            wallets.append(Wallet(w.name, kp, WalletPolicy(kp.pubkey(), w.markets, w.name)))
+        prom = KeeperMetrics()
+        idl = load_idl(config.profile.idl_path)
+        rpc = SolanaRpcTransport(
+            config.url, commitment=config.commitment, requests_per_second=config.requests_per_second
         )
-        return cls(config, session)
+        counted = CountingTransport(rpc, prom)
+        sender = TxSender(counted, config.profile.program_id, idl.errors)
+        session = Session.create(
+            config.profile, counted, sender, keypair=fee_payer, closer=rpc.close, idl=idl
+        )
+        return cls(config, session, wallets=wallets, dry_run=dry_run, prom=prom)
 
-    def healthy(self, max_age_seconds: float = 300.0) -> bool:
-        """A pass succeeded recently (subscriptions may be down: polling covers that)."""
-        return time.monotonic() - self.metrics.last_pass_unix < max_age_seconds
+    # -- health ------------------------------------------------------------------
+
+    def health_problem(self) -> str | None:
+        """Why /health fails now (None: healthy): a stale view or failing passes."""
+        m = self.metrics
+        if m.last_pass_unix == 0.0:
+            return "no snapshot read yet" + (
+                f" (last error: {m.last_error})" if m.last_error else ""
+            )
+        age = time.monotonic() - m.last_pass_unix
+        if age > self.config.stale_after_seconds:
+            return f"stale: the last good snapshot is {age:.0f} s old (last error: {m.last_error})"
+        if m.failed_passes_in_row >= self.config.max_failed_passes:
+            return (
+                f"failing: {m.failed_passes_in_row} passes in a row failed (last: {m.last_error})"
+            )
+        return None
+
+    def healthy(self) -> bool:
+        return self.health_problem() is None
+
+    # -- start-up ----------------------------------------------------------------
+
+    async def preflight(self) -> list[str]:
+        """Is this the right cluster? Raises ConfigError when it is reachable but wrong
+        (retrying cannot help), RpcError when it is unreachable (retrying may)."""
+        profile = self.config.profile
+        pdas = DriftAddresses(profile.program_id)
+        wanted = [profile.program_id, pdas.state(), self.operator]
+        wanted += [pdas.spot_market(i) for i in self.policy.markets]
+        _slot, accounts = await self.session.reader.get_multiple(wanted)
+        program, state, payer, *markets = accounts
+        where = redact_url(self.config.url)
+        if program is None or not program.executable:
+            raise ConfigError(
+                f"{where} has no executable program at {profile.program_id}: wrong cluster or "
+                f"profile ({profile.name})?"
+            )
+        if state is None or state.owner != profile.program_id:
+            raise ConfigError(f"{where} has no Drift State at {pdas.state()}: wrong cluster?")
+        for index, acc in zip(self.policy.markets, markets, strict=True):
+            if acc is None:
+                raise ConfigError(f"{where} has no spot market {index} on {profile.program_id}")
+        lamports = payer.lamports if payer is not None else 0
+        self.fee_payer_lamports = lamports
+        self.prom.fee_payer_lamports.set(lamports)
+        return [
+            f"program {profile.program_id} is executable",
+            f"Drift State at {pdas.state()}",
+            f"spot markets {list(self.policy.markets)} exist",
+            f"fee payer {self.operator} holds {lamports / 1e9:.9f} SOL",
+            *(f"wallet {w.name}: {w.keypair.pubkey()}" for w in self.wallets),
+        ]
+
+    # -- one pass ----------------------------------------------------------------
 
     async def run_once(self) -> PassReport:
-        """Read → decide → act → verify, once."""
-        policy = self.config.policy
-        snap = await self.session.snapshot(policy.markets, (self.operator,))
-        decision = decide(snap, self.operator, policy, self.session.planner)
+        """Resume the journal, read → decide → act → verify, once."""
+        self.metrics.passes += 1
+        self.prom.passes.inc()
+        try:
+            unresolved = await self._resume_journal()
+            snap = await self._snapshot()
+        except KeeperError as exc:
+            self._pass_failed(str(exc))
+            raise
+        self._observe(snap)
+        decision = decide_pass(snap, self.policy, self.session.planner, settle_payer=self.operator)
+        self._note_waits(decision, snap)
+        outcomes, errors, noops = await self._act(decision, snap)
+        errors = unresolved + errors
+        if errors:
+            self._pass_failed(errors[-1])
+        else:
+            self.metrics.failed_passes_in_row = 0
+        decimals = [snap.market(o.plan.market_index).market.decimals for o in outcomes]
+        described = tuple(o.plan.describe(d) for o, d in zip(outcomes, decimals, strict=True))
+        reasons = tuple(self.why(o.plan, d) for o, d in zip(outcomes, decimals, strict=True))
+        return PassReport(
+            snap.slot,
+            snap.now_ts,
+            decision,
+            tuple(outcomes),
+            tuple(errors),
+            described,
+            noops,
+            reasons,
+        )
+
+    def _pass_failed(self, error: str) -> None:
+        self.metrics.failed_passes_in_row += 1
+        self.metrics.last_error = error
+        self.prom.pass_failures.inc()
+
+    async def _snapshot(self, markets: tuple[int, ...] | None = None) -> Snapshot:
+        return await self.session.snapshot(
+            markets or self.policy.markets,
+            tuple(self._keypairs),
+            balances=(self.operator,),
+        )
+
+    def _observe(self, snap: Snapshot) -> None:
+        """Health, gauges, and whether the subscriptions missed a change."""
+        self.metrics.last_pass_slot = snap.slot
+        self.metrics.last_pass_unix = time.monotonic()
+        self.prom.last_pass_slot.set(snap.slot)
+        lamports = snap.lamports(self.operator)
+        if lamports is not None:
+            low = lamports < MIN_FEE_PAYER_LAMPORTS
+            was_low = (self.fee_payer_lamports or MIN_FEE_PAYER_LAMPORTS) < MIN_FEE_PAYER_LAMPORTS
+            if low and not was_low:
+                log.warning(
+                    "the fee payer is running out of SOL: fund it",
+                    fee_payer=str(self.operator),
+                    lamports=lamports,
+                )
+            self.fee_payer_lamports = lamports
+            self.prom.fee_payer_lamports.set(lamports)
+        view = (
+            snap.state,
+            snap.markets,
+            tuple(sorted(snap.stakes, key=lambda s: bytes(s.address))),
+        )
+        health = self.feed.health
+        if (
+            self._watched_view is not None
+            and view != self._watched_view
+            and health.connected
+            and health.notifications_seen == 0
+        ):
+            health.stale = True
+            health.stale_detections += 1
+            log.warning("pubsub missed a change: polling covers it", slot=snap.slot)
+        health.notifications_seen = 0
+        self._watched_view = view
+
+    def wallet_name(self, authority: Pubkey | None) -> str | None:
+        return None if authority is None else self._names.get(authority, str(authority))
+
+    def _plan_key(self, plan: Plan) -> str:
+        wallet = None if plan.action is ActionKind.SETTLE else self.wallet_name(plan.authority)
+        return action_key(plan.action, plan.market_index, wallet)
+
+    def _note_waits(self, decision: Decision, snap: Snapshot) -> None:
+        """Remember when each action waits until (for lateness), export next-due times,
+        and say at info level what changed: the next due action, new wait reasons."""
+        self.prom.next_due.clear()
+        waiting_now: dict[str, tuple[int, int, int | None]] = {}
+        for w in decision.waits:
+            wallet = self.wallet_name(w.authority)
+            key = action_key(w.action, w.market_index, wallet)
+            waiting_now[key] = (snap.slot, snap.now_ts, w.until_ts)
+            if w.until_ts is not None:
+                self.prom.next_due.labels(w.action.value, str(w.market_index), wallet or "").set(
+                    w.until_ts
+                )
+            said = f"{w.reason} until {w.until_ts}"
+            if self._announced.get(key) != said:
+                self._announced[key] = said
+                if w.until_ts is None:
+                    log.info("waiting: " + _wait_text(w, wallet))
+                else:
+                    log.debug("waiting: " + _wait_text(w, wallet), until_ts=w.until_ts)
+        for plan in decision.plans:
+            key = self._plan_key(plan)
+            self._announced.pop(key, None)
+            if key not in self._first_allowed:
+                self._first_allowed[key] = _first_allowed_slot(self._waiting.get(key), snap)
+        self._waiting = waiting_now
+        if decision.plans:
+            return  # acting now: the landed lines say what, the next pass what follows
+        upcoming = [w for w in decision.waits if w.until_ts is not None]
+        line = "next: nothing scheduled; acting on changes"
+        if upcoming:
+            w = min(upcoming, key=lambda w: w.until_ts or 0)
+            assert w.until_ts is not None
+            wallet = self.wallet_name(w.authority)
+            who = f" for {wallet}" if wallet else ""
+            when = _clock(w.until_ts)
+            line = (
+                f"next: {w.action.text} market {w.market_index}{who} at {when} "
+                f"(in {format_duration(w.until_ts - snap.now_ts)})"
+            )
+        if line.split(" (in ")[0] != self._next_line.split(" (in ")[0]:
+            log.info(line)
+        self._next_line = line
+
+    def why(self, plan: Plan, decimals: int) -> str:
+        """The rule or policy that made this plan, in a sentence."""
+        if plan.action is ActionKind.SETTLE:
+            return "the revenue pool may settle to the IF (on the hour; anyone may send it)"
+        if plan.action is ActionKind.WITHDRAW:
+            limit = min(self.policy.max_utilization, self.config.profile.withdraw_utilization_limit)
+            return (
+                "the request matured and utilization and its TWAP are within the keeper's "
+                f"{format_ratio_ppm(limit)} limit"
+            )
+        policy = next(
+            (
+                mp
+                for w in self.policy.wallets
+                if w.authority == plan.authority
+                for mp in w.markets
+                if mp.market_index == plan.market_index
+            ),
+            None,
+        )
+        if policy is None:
+            return plan.action.text
+        return {
+            Policy.EXIT: "policy exit: request every share, withdraw at maturity",
+            Policy.CAP: (
+                f"policy cap: the stake is worth more than {format_amount(policy.cap_amount, decimals)}"
+            ),
+            Policy.TAKE_PROFIT: "policy take-profit: the stake is worth more than its cost basis",
+            Policy.HOLD: "policy hold",
+        }[policy.policy]
+
+    # -- acting ------------------------------------------------------------------
+
+    def _ready(self, plan: Plan, now: float, busy: set[str]) -> bool:
+        key = self._plan_key(plan)
+        if key in busy:
+            log.debug("in flight from an earlier pass", key=key)
+            return False
+        backoff = self._backoff.get(key)
+        return backoff is None or now + TIMER_SLACK_SECONDS >= backoff.retry_at
+
+    async def _act(
+        self, decision: Decision, snap: Snapshot
+    ) -> tuple[list[Outcome], list[str], tuple[str, ...]]:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        busy = self.journal.busy_keys()
+        chains: list[list[Plan]] = []
+        for planned in decision.chains:
+            ready: list[Plan] = []
+            for plan in planned:  # a later step depends on the earlier: stop at the first held
+                if not self._ready(plan, now, busy):
+                    break
+                ready.append(plan)
+            if ready:
+                chains.append(ready)
         outcomes: list[Outcome] = []
         errors: list[str] = []
-        now = time.monotonic()
-        for plan in decision.plans:
-            key = (plan.action, plan.market_index)
-            retry_at, _delay = self._backoff.get(key, (0.0, 0.0))
-            if now < retry_at:
-                continue
-            try:
-                outcome = await self.session.execute(plan)
-            except KeeperError as exc:
-                _, delay = self._backoff.get(key, (0.0, 1.0))
-                delay = min(max(delay * 2, 2.0), 300.0)
-                self._backoff[key] = (now + delay, delay)
+        noops: list[str] = []
+        heads = [c[0] for c in chains if c[0].action is ActionKind.SETTLE]
+        head_ok = await self._settle_together(heads, snap, outcomes, errors, noops)
+        for chain in chains:
+            state = snap
+            steps = list(chain)
+            if chain[0].action is ActionKind.SETTLE:
+                if not head_ok.get(chain[0].market_index):
+                    continue
+                state = chain[0].snapshot_after(state)
+                steps = chain[1:]
+            for plan in steps:
+                if self.dry_run:
+                    log.info(
+                        "dry run: not simulated, it needs the step before it to land",
+                        action=plan.action.value,
+                        market=plan.market_index,
+                    )
+                    break
+                ok = await self._step([plan], state, outcomes, errors, noops)
+                if not ok:
+                    break
+                state = plan.snapshot_after(state)
+        return outcomes, errors, tuple(noops)
+
+    async def _settle_together(
+        self,
+        plans: list[Plan],
+        snap: Snapshot,
+        outcomes: list[Outcome],
+        errors: list[str],
+        noops: list[str],
+    ) -> dict[int, bool]:
+        """Due settles in as few transactions as fit; one alone when a batch fails."""
+        done: dict[int, bool] = {}
+        groups = self._pack(plans)
+        for group in groups:
+            if len(group) > 1:
+                ok = await self._step(group, snap, outcomes, errors, noops, quiet_failure=True)
+                if ok is not None:
+                    done.update({p.market_index: ok for p in group})
+                    continue
+            for plan in group:
+                done[plan.market_index] = bool(
+                    await self._step([plan], snap, outcomes, errors, noops)
+                )
+        return done
+
+    def _pack(self, plans: list[Plan]) -> list[list[Plan]]:
+        """Greedy: add settles to a transaction while it stays within the size limit."""
+        groups: list[list[Plan]] = []
+        blockhash = _SIZE_PROBE_BLOCKHASH
+        for plan in plans:
+            if groups:
+                trial = [*groups[-1], plan]
+                ixs = [ix for p in trial for ix in p.instructions]
+                tx = build_transaction(ixs, self.fee_payer, blockhash, fees=FeePolicy(1_400_000, 1))
+                if len(bytes(tx)) <= PACKET_DATA_SIZE:
+                    groups[-1] = trial
+                    continue
+            groups.append([plan])
+        return groups
+
+    async def _step(
+        self,
+        plans: list[Plan],
+        before: Snapshot,
+        outcomes: list[Outcome],
+        errors: list[str],
+        noops: list[str],
+        *,
+        quiet_failure: bool = False,
+    ) -> bool | None:
+        """Send one transaction for these plans; True when it landed as predicted.
+
+        With `quiet_failure` a failed simulation returns None (the caller retries the
+        plans one by one) instead of counting a failure.
+        """
+        loop = asyncio.get_running_loop()
+        keys = [self._plan_key(p) for p in plans]
+        try:
+            landed = await self._send(plans, keys, quiet_failure=quiet_failure)
+        except _SimulationFailed:
+            return None
+        except _Noop as noop:
+            for plan in plans:
+                self._count(plan, "noop")
+                self._first_allowed.pop(self._plan_key(plan), None)
+                self.metrics.noops += 1
+                noops.append(f"{plan.action.text} market {plan.market_index}: {noop}")
+                log.info(
+                    "no-op: another keeper got there first (caught in simulation, no fee)",
+                    action=plan.action.value,
+                    market=plan.market_index,
+                    reason=str(noop),
+                )
+            return False
+        except TransactionExpired as exc:
+            for plan in plans:
+                self._count(plan, "expired")
+            log.warning("expired: rebuilding from a fresh snapshot", error=str(exc))
+            self._again = True
+            return False
+        except KeeperError as exc:
+            outcome = "unknown" if isinstance(exc, ConfirmationUnknown) else "failed"
+            for plan, key in zip(plans, keys, strict=True):
+                self._count(plan, outcome)
                 label = plan.action.value
                 self.metrics.failed[label] = self.metrics.failed.get(label, 0) + 1
+                self.prom.failed.labels(label).inc()
+                prev = self._backoff.get(key)
+                delay = (
+                    self.config.retry_initial_seconds
+                    if prev is None
+                    else min(prev.delay * 2, self.config.retry_max_seconds)
+                )
+                # From the end of the failed attempt: the delay stated is the delay kept.
+                self._backoff[key] = _Backoff(delay, loop.time() + delay)
                 self.metrics.last_error = str(exc)
                 errors.append(f"{plan.action} market {plan.market_index}: {exc}")
                 log.warning(
                     "action failed",
-                    action=plan.action.value,
+                    action=label,
                     market=plan.market_index,
+                    wallet=None
+                    if plan.action is ActionKind.SETTLE
+                    else self.wallet_name(plan.authority),
+                    outcome=outcome,
                     error=str(exc),
                     retry_in_s=delay,
                 )
-                continue
+            return False
+        if landed is None:  # dry run
+            for plan in plans:
+                self._count(plan, "dry_run")
+                outcomes.append(Outcome(plan, None, None))
+            return True
+        signature, slot = landed
+        mismatches = await self._verify(plans, before)
+        for plan, key in zip(plans, keys, strict=True):
             self._backoff.pop(key, None)
             label = plan.action.value
             self.metrics.sent[label] = self.metrics.sent.get(label, 0) + 1
-            outcomes.append(outcome)
+            self.prom.sent.labels(label).inc()
+            self._count(plan, "landed")
+            first = self._first_allowed.pop(key, slot)
+            self.prom.slots_late.labels(label).observe(max(slot - first, 0))
+            mine = tuple(str(m) for m in mismatches.get(plan.market_index, ()))
+            outcomes.append(Outcome(plan, signature, slot, None, mine))
             log.info(
-                "action confirmed",
-                action=plan.action.value,
-                market=plan.market_index,
-                figures=plan.figures,
-                signature=str(outcome.signature),
-                slot=outcome.slot,
-                mismatches=list(outcome.mismatches),
+                "landed: " + plan.describe(before.market(plan.market_index).market.decimals),
+                wallet=self.wallet_name(plan.authority) if label != "settle" else None,
+                signature=str(signature),
+                slot=slot,
+                slots_late=max(slot - first, 0),
             )
-        self.metrics.passes += 1
-        self.metrics.last_pass_slot = snap.slot
-        self.metrics.last_pass_unix = time.monotonic()
-        for wait in decision.waits:
-            log.debug(
-                "waiting",
-                action=wait.action.value,
-                market=wait.market_index,
-                reason=wait.reason,
-                until_ts=wait.until_ts,
+        return not any(mismatches.values())
+
+    def _count(self, plan: Plan, outcome: str) -> None:
+        wallet = "" if plan.action is ActionKind.SETTLE else self.wallet_name(plan.authority) or ""
+        self.prom.actions.labels(plan.action.value, str(plan.market_index), wallet, outcome).inc()
+
+    async def _send(
+        self, plans: list[Plan], keys: list[str], *, quiet_failure: bool
+    ) -> tuple[Signature, int] | None:
+        """Size, price, journal, send, confirm. Returns (signature, slot); None in a dry run."""
+        sender = self.session.sender
+        fees = self.config.fees
+        payer = self.fee_payer
+        signers = [
+            self._keypairs[p.authority]
+            for p in plans
+            if p.authority != payer.pubkey() and p.authority in self._keypairs
+        ]
+        ixs = [ix for p in plans for ix in p.instructions]
+        blockhash, last_valid = await sender.latest_blockhash()
+        probe = build_transaction(
+            ixs, payer, blockhash, signers=signers, fees=FeePolicy(fees.max_compute_units, 0)
+        )
+        sim = await sender.simulate(probe)
+        if sim.error is not None:
+            noop = isinstance(sim.error, ProgramError) and sim.error.info.code in NOOP_ERRORS
+            if noop and len(plans) == 1:
+                raise _Noop(str(sim.error))
+            if quiet_failure:
+                raise _SimulationFailed()
+            raise sim.error
+        units = sized_compute_units(
+            sim.units_consumed, fees.compute_unit_margin_percent, fees.max_compute_units
+        )
+        writable = sorted({m.pubkey for ix in ixs for m in ix.accounts if m.is_writable}, key=bytes)
+        price = await sender.priority_fee(
+            writable, fees.priority_fee_percentile, fees.max_priority_fee_micro_lamports
+        )
+        tx = build_transaction(ixs, payer, blockhash, signers=signers, fees=FeePolicy(units, price))
+        log.debug("sized", units=units, simulated=sim.units_consumed, micro_lamports_per_cu=price)
+        if self.dry_run:
+            final = await sender.simulate(tx)
+            if final.error is not None:
+                raise final.error
+            return None
+        signature = tx.signatures[0]
+        first = min(self._first_allowed.get(k, 0) for k in keys)
+        self.journal.record(
+            JournalEntry(
+                tuple(keys),
+                str(signature),
+                base64.b64encode(bytes(tx)).decode(),
+                last_valid,
+                first,
             )
-        described = tuple(
-            o.plan.describe(snap.market(o.plan.market_index).market.decimals) for o in outcomes
         )
-        return PassReport(
-            snap.slot, snap.now_ts, decision, tuple(outcomes), tuple(errors), described
-        )
+        try:
+            confirmed = await sender.send(tx, last_valid)
+        except ConfirmationUnknown:
+            raise  # it may still land: the journal keeps it, the next pass resumes it
+        except KeeperError:
+            self.journal.clear(str(signature))
+            raise
+        self.journal.clear(str(signature))
+        return signature, confirmed.slot
+
+    async def _resume_journal(self) -> list[str]:
+        """Finish what a previous pass or process sent: re-send until landed or expired.
+
+        An entry whose outcome is still unknown stays (its actions are not planned
+        again) and is returned as an error of the pass; the other actions go ahead.
+        """
+        errors: list[str] = []
+        for entry in self.journal.entries:
+            tx = VersionedTransaction.from_bytes(base64.b64decode(entry.raw))
+            log.info(
+                "resuming a journalled transaction", signature=entry.signature, keys=entry.keys
+            )
+            try:
+                confirmed = await self.session.sender.send(
+                    tx, entry.last_valid_block_height, preflight=False
+                )
+            except TransactionExpired:
+                log.info("journalled transaction expired unlanded", signature=entry.signature)
+                self.journal.clear(entry.signature)
+                continue
+            except RpcError as exc:  # still unknown: keep the entry, try again next pass
+                log.warning(
+                    "journalled transaction still unresolved",
+                    signature=entry.signature,
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                )
+                errors.append(f"journalled {entry.signature}: {exc}")
+                continue
+            except KeeperError as exc:  # landed with an error
+                log.warning(
+                    "journalled transaction failed", signature=entry.signature, error=str(exc)
+                )
+                self.journal.clear(entry.signature)
+                continue
+            log.info(
+                "journalled transaction landed", signature=entry.signature, slot=confirmed.slot
+            )
+            for key in entry.keys:
+                kind, market, wallet = key.split("|")
+                self.prom.actions.labels(
+                    kind, market, "" if wallet == "-" else wallet, "landed"
+                ).inc()
+                self.prom.sent.labels(kind).inc()
+                self.metrics.sent[kind] = self.metrics.sent.get(kind, 0) + 1
+                self.prom.slots_late.labels(kind).observe(
+                    max(confirmed.slot - entry.first_allowed_slot, 0)
+                )
+            self.journal.clear(entry.signature)
+        return errors
+
+    async def _verify(self, plans: list[Plan], before: Snapshot) -> dict[int, list[FieldMismatch]]:
+        """Read back every account the mirror predicted to change; log each difference."""
+        markets = tuple(sorted({p.market_index for p in plans}))
+        try:
+            after = await self._snapshot(markets)
+        except KeeperError as exc:
+            log.warning("could not read back the landed transaction", error=str(exc))
+            return {}
+        out: dict[int, list[FieldMismatch]] = {}
+        for plan in plans:
+            predicted = plan.snapshot_after(before)
+            found = _compare(plan, predicted, after)
+            out[plan.market_index] = found
+            for m in found:
+                self.metrics.mismatches += 1
+                self.prom.mismatches.labels(plan.action.value, str(plan.market_index)).inc()
+                log.warning(
+                    "verification mismatch",
+                    action=plan.action.value,
+                    market=plan.market_index,
+                    account=str(m.account),
+                    field=m.field,
+                    predicted=str(m.expected),
+                    actual=str(m.actual),
+                )
+        return out
+
+    # -- the loop ----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until `stop` is set; wakes on account changes, due times and polls."""
         log.info(
             "keeper started",
             url=redact_url(self.config.url),
-            operator=str(self.operator),
-            markets=list(self.config.policy.markets),
+            fee_payer=str(self.operator),
+            wallets=[w.name for w in self.wallets],
+            markets=list(self.policy.markets),
             profile=self.config.profile.name,
+            dry_run=self.dry_run,
         )
         feed_task = asyncio.create_task(self.feed.run())
         try:
+            await self._preflight_until_reachable(stop)
             while not stop.is_set():
+                sleep_for: float | None
+                self._again = False
                 try:
                     report = await self.run_once()
                     due = report.decision.next_due_ts
                     sleep_for = None if due is None else max(0.5, float(due - report.now_ts))
                 except KeeperError as exc:
-                    self.metrics.last_error = str(exc)
-                    log.warning("pass failed", error=str(exc))
+                    log.warning("pass failed", error=str(exc), error_type=type(exc).__name__)
                     sleep_for = self.config.poll_interval_seconds
                 except Exception as exc:  # a daemon outlives surprises; it reports them
-                    self.metrics.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("pass crashed", error=redact_text(self.metrics.last_error))
+                    self._pass_failed(redact_text(f"{type(exc).__name__}: {exc}"))
+                    log.exception("pass crashed", error=self.metrics.last_error)
                     sleep_for = self.config.poll_interval_seconds
+                if self._again:
+                    sleep_for = 0.0
+                sleep_for = self._until_next_retry(sleep_for)
                 await self._sleep(stop, sleep_for)
         finally:
             feed_task.cancel()
@@ -282,6 +796,33 @@ class InsuranceFundKeeper:
                 await feed_task
             await self.session.close()
             log.info("keeper stopped", passes=self.metrics.passes, sent=self.metrics.sent)
+
+    async def _preflight_until_reachable(self, stop: asyncio.Event) -> None:
+        """A wrong cluster ends the keeper (ConfigError); an unreachable one is retried."""
+        while not stop.is_set():
+            try:
+                for line in await self.preflight():
+                    log.debug("preflight: " + line)
+                return
+            except RpcError as exc:
+                self._pass_failed(str(exc))
+                delay = self.config.poll_interval_seconds
+                log.warning(
+                    "cluster unreachable; retrying",
+                    error=str(exc),
+                    error_type=type(exc).__name__,
+                    retry_in_s=delay,
+                )
+                # Only a stop cuts this short: the stated delay is the delay kept.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    def _until_next_retry(self, sleep_for: float | None) -> float | None:
+        if not self._backoff:
+            return sleep_for
+        now = asyncio.get_running_loop().time()
+        retry_in = max(0.0, min(b.retry_at for b in self._backoff.values()) - now)
+        return retry_in if sleep_for is None else min(sleep_for, retry_in)
 
     async def _sleep(self, stop: asyncio.Event, due_in: float | None) -> None:
         waiters = [asyncio.create_task(self.feed.wait()), asyncio.create_task(stop.wait())]
@@ -291,3 +832,67 @@ class InsuranceFundKeeper:
             for task in waiters:
                 task.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class _Noop(KeeperError):
+    """The simulation says another keeper already did it."""
+
+
+class _SimulationFailed(KeeperError):
+    """A batch's simulation failed: try its plans one by one."""
+
+
+#: any blockhash gives the size of a transaction
+_SIZE_PROBE_BLOCKHASH = Hash.default()
+
+
+def _first_allowed_slot(seen: tuple[int, int, int | None] | None, snap: Snapshot) -> int:
+    """The slot an action became allowed in, interpolated between the last snapshot that
+    saw it wait (slot, time, until) and this one; this snapshot's slot when unknown."""
+    if seen is None:
+        return snap.slot
+    slot0, ts0, until = seen
+    if until is None or snap.now_ts <= ts0 or snap.slot <= slot0:
+        return snap.slot
+    offset = -(-(until - ts0) * (snap.slot - slot0) // (snap.now_ts - ts0))
+    return min(max(slot0 + offset, slot0), snap.slot)
+
+
+def _clock(ts: int) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(ts))
+
+
+def _wait_text(w: Wait, wallet: str | None) -> str:
+    who = f" for {wallet}" if wallet else ""
+    return f"{w.action.text} market {w.market_index}{who}: {w.reason}"
+
+
+def _compare(plan: Plan, predicted: Snapshot, actual: Snapshot) -> list[FieldMismatch]:
+    """Predicted vs read-back, for the accounts the plan's effect changes."""
+    out: list[FieldMismatch] = []
+    effect = plan.effect
+    index = plan.market_index
+    p_m, a_m = predicted.market(index), actual.market(index)
+    if effect.market is not None:
+        out += diff_views(p_m.market, a_m.market)
+    moved = {t.source for t in effect.transfers} | {t.destination for t in effect.transfers}
+    tokens_p = {
+        t.address: t for t in (p_m.insurance_fund_vault, p_m.spot_market_vault, *predicted.wallets)
+    }
+    tokens_a = {
+        t.address: t for t in (a_m.insurance_fund_vault, a_m.spot_market_vault, *actual.wallets)
+    }
+    for address in sorted(moved, key=bytes):
+        if address in tokens_p and address in tokens_a:
+            out += diff_views(tokens_p[address], tokens_a[address])
+    if effect.stake is not None:
+        out += diff_views(
+            predicted.stake(plan.authority, index), actual.stake(plan.authority, index)
+        )
+    if effect.user_stats is not None:
+        p_u = next(
+            (u for u in predicted.user_stats if u.address == effect.user_stats.address), None
+        )
+        a_u = next((u for u in actual.user_stats if u.address == effect.user_stats.address), None)
+        out += diff_views(p_u, a_u)
+    return out

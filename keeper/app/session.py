@@ -41,11 +41,13 @@ async def read_snapshot(
     mints: dict[int, MintKeys],
     markets: tuple[int, ...],
     authorities: tuple[Pubkey, ...],
+    balances: tuple[Pubkey, ...] = (),
 ) -> Snapshot:
     """A verified snapshot with the authorities' stakes and token accounts.
 
     Wallet addresses depend on each market's mint, which is learnt from the first
     snapshot and remembered in `mints`, so later snapshots take one RPC call, not two.
+    `balances` are accounts whose lamports the caller wants too (the fee payer).
     """
 
     def remember(snap: Snapshot) -> None:
@@ -58,7 +60,9 @@ async def read_snapshot(
         wallets = tuple(
             associated_token_address(who, *mints[i]) for who in authorities for i in markets
         )
-        snap = await fetch_snapshot(reader, codec, SnapshotRequest(markets, authorities, wallets))
+        snap = await fetch_snapshot(
+            reader, codec, SnapshotRequest(markets, authorities, wallets, balances)
+        )
         stale = any(
             mints.get(m.market_index) != (m.market.mint, m.market.token_program)
             for m in snap.markets
@@ -174,10 +178,22 @@ class Session:
             raise ConfigError("this command signs a transaction: pass -k/--keypair")
         return self.keypair
 
-    async def snapshot(self, markets: tuple[int, ...], authorities: tuple[Pubkey, ...]) -> Snapshot:
+    async def snapshot(
+        self,
+        markets: tuple[int, ...],
+        authorities: tuple[Pubkey, ...],
+        *,
+        balances: tuple[Pubkey, ...] = (),
+    ) -> Snapshot:
         """A verified snapshot with the authorities' stakes and token accounts."""
         return await read_snapshot(
-            self.reader, self.codec, self.profile.program_id, self._mints, markets, authorities
+            self.reader,
+            self.codec,
+            self.profile.program_id,
+            self._mints,
+            markets,
+            authorities,
+            balances,
         )
 
     def payer(self) -> Keypair:

@@ -29,13 +29,15 @@ def http_failure(
             method,
             endpoint,
             f"the node did not answer within {timeout_seconds:g} s (raise it with --timeout)",
+            maybe_delivered=True,
         )
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
         cause = f"the provider answered HTTP {status} {exc.response.reason_phrase}".rstrip()
         if status == 429:
             cause += " (rate limited: lower the requests per second)"
-        return RpcUnreachable(method, endpoint, cause)
+        # a 5xx may come after the node forwarded the request: a send may have landed
+        return RpcUnreachable(method, endpoint, cause, maybe_delivered=status >= 500)
     if isinstance(exc, httpx.InvalidURL):
         return RpcUnreachable(method, endpoint, "the URL is not valid")
     if isinstance(exc, httpx.TransportError | OSError):

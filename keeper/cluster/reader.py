@@ -62,7 +62,6 @@ class ClusterClock:
     unix_timestamp: int
 
 
-
 def clock_account(clock: ClusterClock, epoch_start_timestamp: int = 0) -> RawAccount:
     """The Clock sysvar account holding this clock (what `decode_clock` reads back)."""
     data = (
@@ -94,6 +93,8 @@ class SnapshotRequest:
     authorities: tuple[Pubkey, ...] = ()
     #: wallets' token accounts to read along (absent ones are simply not in the snapshot)
     token_accounts: tuple[Pubkey, ...] = ()
+    #: accounts whose SOL balance to read along (the fee payer's)
+    balances: tuple[Pubkey, ...] = ()
 
 
 async def fetch_snapshot(
@@ -112,13 +113,9 @@ async def fetch_snapshot(
         wanted.append(pdas.user_stats(who))
         wanted += [pdas.insurance_fund_stake(who, idx) for idx in request.market_indexes]
     wanted += list(request.token_accounts)
+    wanted += list(request.balances)
     wanted = list(dict.fromkeys(wanted))
-    if len(wanted) > MAX_ACCOUNTS_PER_CALL:
-        raise RpcError(
-            f"a snapshot of {len(request.market_indexes)} markets and {len(request.authorities)} "
-            f"stakers needs {len(wanted)} accounts, more than one call can read"
-        )
-    slot, accounts = await source.get_multiple(wanted)
+    slot, accounts = await read_accounts(source, wanted)
     found = {a.address: a for a in accounts if a is not None}
     for a in accounts:
         if a is not None and a.address not in wanted:
@@ -161,4 +158,29 @@ async def fetch_snapshot(
         )
     except DecodeError as exc:
         raise RpcError(f"the cluster returned accounts that do not decode: {exc}") from exc
-    return dataclasses.replace(snap, wallets=wallets)
+    balances = tuple((a, found[a].lamports if a in found else 0) for a in request.balances)
+    return dataclasses.replace(snap, wallets=wallets, balances=balances)
+
+
+async def read_accounts(
+    source: AccountSource, wanted: list[Pubkey]
+) -> tuple[int, list[RawAccount | None]]:
+    """`wanted` in as few `getMultipleAccounts` calls as fit (≤100 addresses each).
+
+    One call is one slot. Several calls are several slots: the Clock (first in the
+    list) dates the snapshot, and a later call answering from an older slot than an
+    earlier one (a load-balanced provider behind) is refused, so the snapshot never
+    mixes states backwards. Amounts are re-checked after every landed transaction.
+    """
+    slot: int | None = None
+    out: list[RawAccount | None] = []
+    for start in range(0, len(wanted), MAX_ACCOUNTS_PER_CALL):
+        chunk_slot, chunk = await source.get_multiple(wanted[start : start + MAX_ACCOUNTS_PER_CALL])
+        if slot is not None and chunk_slot < slot:
+            raise RpcError(
+                f"the cluster answered a snapshot's accounts from slot {chunk_slot} after slot "
+                f"{slot}: the provider's nodes disagree; reading again"
+            )
+        slot = chunk_slot if slot is None else slot
+        out += chunk
+    return (slot or 0), out

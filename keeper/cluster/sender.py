@@ -32,6 +32,7 @@ from keeper.core.errors import (
     ProgramErrorInfo,
     RpcError,
     RpcRejected,
+    RpcUnreachable,
 )
 from keeper.core.programs import SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 
@@ -45,6 +46,10 @@ class TransactionFailed(KeeperError):
     def __init__(self, message: str, logs: Sequence[str] = ()) -> None:
         self.logs = tuple(logs)
         super().__init__(message)
+
+
+class ConfirmationUnknown(RpcError):
+    """A sent transaction's status could not be read: it may or may not have landed."""
 
 
 class TransactionExpired(KeeperError):
@@ -104,6 +109,22 @@ def explain_failure(
             logs,
         )
     return TransactionFailed(f"transaction failed: {text}", logs)
+
+
+def percentile_of(values: Sequence[int], percentile: int) -> int:
+    """The nearest-rank percentile of integer values (0 for none)."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    rank = max(1, -(-percentile * len(ordered) // 100))  # ceil, at least the first
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def sized_compute_units(consumed: int | None, margin_percent: int, maximum: int) -> int:
+    """The compute-unit limit for a transaction whose simulation consumed `consumed`."""
+    if consumed is None or consumed <= 0:
+        return maximum
+    return min(maximum, consumed + -(-consumed * margin_percent // 100) + 1_000)
 
 
 @dataclass(frozen=True)
@@ -202,11 +223,18 @@ class TxSender:
             explain_failure(answer.err, answer.logs, self.program_id, self.errors),
         )
 
-    async def send(self, tx: VersionedTransaction, last_valid_block_height: int) -> Confirmed:
-        """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired."""
-        sim = await self.simulate(tx)
-        if sim.error is not None:
-            raise sim.error
+    async def send(
+        self, tx: VersionedTransaction, last_valid_block_height: int, *, preflight: bool = True
+    ) -> Confirmed:
+        """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired.
+
+        `preflight=False` resumes a transaction sent before (a journalled one): it may
+        have landed already, and a simulation would then fail for that reason alone.
+        """
+        if preflight:
+            sim = await self.simulate(tx)
+            if sim.error is not None:
+                raise sim.error
         raw = bytes(tx)
         signature = tx.signatures[0]
         wanted = {"confirmed": ("confirmed", "finalized"), "finalized": ("finalized",)}.get(
@@ -215,16 +243,31 @@ class TxSender:
         loop = asyncio.get_running_loop()
         last_sent = -1e9
         poll_failures = 0
+        delivered = False  # some broadcast may have reached the node
         while True:
             now = loop.time()
             if now - last_sent >= self.resend_interval_seconds:
+                last_sent = now
                 try:
                     await self.transport.send_raw(raw)
+                    delivered = True
                 except RpcRejected as exc:
                     # A re-send of a transaction that already landed is not an error.
-                    if "AlreadyProcessed" not in exc.answer and "already been processed" not in exc.answer:
+                    if (
+                        "AlreadyProcessed" not in exc.answer
+                        and "already been processed" not in exc.answer
+                    ) and not delivered:
                         raise
-                last_sent = now
+                except RpcUnreachable as exc:
+                    # A timeout or 5xx may hide a forwarded transaction: its status, not
+                    # the answer, says whether it failed. A refused connection sent nothing.
+                    if exc.maybe_delivered:
+                        delivered = True
+                    elif not delivered:
+                        raise
+                except RpcError:
+                    if not delivered:
+                        raise
             try:
                 status = await self.transport.signature_status(signature)
                 height = None if status is not None else await self.transport.block_height()
@@ -233,7 +276,7 @@ class TxSender:
                 # A flaky provider must not lose track of a sent transaction: keep polling.
                 poll_failures += 1
                 if poll_failures > self.max_poll_failures:
-                    raise RpcError(
+                    raise ConfirmationUnknown(
                         f"cannot confirm {signature} at {self.endpoint} after {poll_failures} "
                         f"failed status polls (last: {exc}); it may or may not have landed"
                     ) from None
@@ -251,6 +294,22 @@ class TxSender:
                     f"(block height {height} > {last_valid_block_height}); nothing was changed"
                 )
             await asyncio.sleep(self.poll_interval_seconds)
+
+    async def priority_fee(
+        self, writable: Sequence[Pubkey], percentile: int, cap_micro_lamports: int
+    ) -> int:
+        """The compute-unit price to offer: a percentile of recent fees, at most the cap.
+
+        A node that cannot tell (error, no data) gets no priority fee rather than a
+        failed pass: the transaction still lands, perhaps a slot later.
+        """
+        if cap_micro_lamports <= 0:
+            return 0
+        try:
+            fees = await self.transport.priority_fees(writable)
+        except RpcError:
+            return 0
+        return min(percentile_of(fees, percentile), cap_micro_lamports)
 
     async def _logs(self, signature: Signature) -> tuple[str, ...]:
         """Logs are a courtesy for the error message: a node that has none gives none."""

@@ -85,6 +85,16 @@ def _err_json(answer: Any) -> TxErrorJson | None:
     return err
 
 
+class _RawBody:
+    """A JSON-RPC request body the way solana-py's provider posts one."""
+
+    def __init__(self, method: str, params: list[Any]) -> None:
+        self._doc = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+    def to_json(self) -> str:
+        return json.dumps(self._doc)
+
+
 class SolanaRpcTransport:
     """`AccountSource` and `TxTransport` over one throttled solana-py AsyncClient.
 
@@ -222,6 +232,22 @@ class SolanaRpcTransport:
             "block_height",
             lambda: self._client.get_block_height(self._commitment),
             lambda resp: int(resp.value),
+        )
+
+    async def priority_fees(self, writable: Sequence[Pubkey]) -> tuple[int, ...]:
+        # solana-py has no method for it: the same provider, a hand-made request body.
+        body = _RawBody("getRecentPrioritizationFees", [[str(a) for a in writable[:128]]])
+
+        def answer(text: str) -> tuple[int, ...]:
+            doc = json.loads(text)
+            if "error" in doc:
+                raise RPCException(doc["error"])
+            return tuple(int(entry["prioritizationFee"]) for entry in doc["result"])
+
+        return await self._call(
+            "priority_fees",
+            lambda: self._client._provider.make_request_unparsed(body),  # type: ignore[arg-type]
+            answer,
         )
 
     async def close(self) -> None:

@@ -26,7 +26,6 @@ from keeper.core.views import RawAccount
 MAX_ACCOUNTS_PER_CALL = 100
 
 
-
 def check_batch(addresses: Sequence[Pubkey]) -> None:
     """Refuse (a programming error, not the node's) a batch larger than one call reads."""
     if len(addresses) > MAX_ACCOUNTS_PER_CALL:
@@ -42,6 +41,7 @@ RPC_METHOD = {
     "signature_status": "getSignatureStatuses",
     "transaction_logs": "getTransaction",
     "block_height": "getBlockHeight",
+    "priority_fees": "getRecentPrioritizationFees",
 }
 
 #: A transaction error in its JSON-RPC shape: a string for unit variants
@@ -115,3 +115,8 @@ class TxTransport(Protocol):
         ...
 
     async def block_height(self) -> int: ...
+
+    async def priority_fees(self, writable: Sequence[Pubkey]) -> tuple[int, ...]:
+        """Recent slots' lowest landed compute-unit prices (micro-lamports) for
+        transactions that wrote any of these accounts (at most 128)."""
+        ...

@@ -30,7 +30,17 @@ class FeedHealth:
     connected: bool = False
     subscriptions: int = 0
     notifications: int = 0
+    #: connection attempts made (the first included)
+    attempts: int = 0
+    #: sessions that ended or attempts that failed: each one means a reconnect is due
     reconnects: int = 0
+    #: subscriptions re-established after such a loss (successful reconnects)
+    resubscribed: int = 0
+    #: subscribed, but the daemon saw a watched account change with no notification
+    stale: bool = False
+    stale_detections: int = 0
+    #: notifications since the daemon last looked (it resets this)
+    notifications_seen: int = 0
     last_notification_slot: int = 0
     last_error: str = ""
     changed: set[Pubkey] = field(default_factory=set)
@@ -64,6 +74,7 @@ class ChangeFeed:
         """Keep the subscriptions alive forever (cancel the task to stop)."""
         backoff = 0.5
         while True:
+            self.health.attempts += 1
             try:
                 await self._session()
                 backoff = 0.5
@@ -95,6 +106,8 @@ class ChangeFeed:
                     if isinstance(msg, SubscriptionResult):
                         pending -= 1
             self.health.connected = True
+            if self.health.reconnects:
+                self.health.resubscribed += 1
             self.health.subscriptions = len(self.addresses)
             self._wakeup.set()  # refresh once now that notifications are flowing
             log.info("pubsub subscribed", url=redact_url(self.ws_url), accounts=len(self.addresses))
@@ -102,6 +115,8 @@ class ChangeFeed:
                 for msg in await ws.recv():
                     if isinstance(msg, AccountNotification):
                         self.health.notifications += 1
+                        self.health.notifications_seen += 1
+                        self.health.stale = False
                         self.health.last_notification_slot = msg.result.context.slot
                         self._wakeup.set()
 

@@ -45,9 +45,20 @@ class RpcCallFailed(RpcError):
 
 
 class RpcUnreachable(RpcCallFailed):
-    """No usable answer arrived: connection refused, DNS, TLS, timeout, HTTP error status."""
+    """No usable answer arrived: connection refused, DNS, TLS, timeout, HTTP error status.
+
+    `maybe_delivered` is true when the request may have reached the node before the
+    answer was lost (a timeout, a 5xx from a proxy in front of it): a transaction sent
+    so may still land, so its signature must be checked before calling it failed.
+    """
 
     advice = "check the URL and the network, or try another RPC provider"
+
+    def __init__(
+        self, method: str, endpoint: str, cause: str, *, maybe_delivered: bool = False
+    ) -> None:
+        self.maybe_delivered = maybe_delivered
+        super().__init__(method, endpoint, cause)
 
 
 class RpcRejected(RpcCallFailed):

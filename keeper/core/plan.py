@@ -7,6 +7,7 @@ seam to the program binding that builds them (`keeper.program.planner`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +20,7 @@ from keeper.core.errors import ErrorTable, KeeperError, ProgramError
 from keeper.core.fmt import format_amount, format_ts
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.profile import ProgramProfile
-from keeper.core.snapshot import Snapshot
+from keeper.core.snapshot import MarketSnapshot, Snapshot
 
 
 class PlanError(KeeperError):
@@ -38,6 +39,10 @@ class Plan:
     figures: dict[str, int]
     creates: tuple[str, ...] = ()
 
+    def snapshot_after(self, snap: Snapshot) -> Snapshot:
+        """`snap` as predicted once this plan has landed (see `snapshot_after`)."""
+        return snapshot_after(snap, self.effect)
+
     def describe(self, decimals: int) -> str:
         parts = [f"{self.action.text} on market {self.market_index}"]
         for key, value in self.figures.items():
@@ -51,6 +56,55 @@ class Plan:
         if self.creates:
             parts.append("creates " + " and ".join(self.creates))
         return ", ".join(parts)
+
+
+def snapshot_after(snap: Snapshot, effect: Effect) -> Snapshot:
+    """The snapshot as the mirror predicts it once `effect` has landed (same clock).
+
+    The keeper plans a later action on a market from this, never from the snapshot the
+    earlier action was planned on: amounts then come from the predicted post-state
+    (a settle moves the share price; a request planned at the old price leaves dust).
+    Token accounts change only through the effect's transfers; every other account
+    the effect names replaces its snapshot copy.
+    """
+    tokens = {m.insurance_fund_vault.address: m.insurance_fund_vault for m in snap.markets}
+    tokens |= {m.spot_market_vault.address: m.spot_market_vault for m in snap.markets}
+    tokens |= {w.address: w for w in snap.wallets}
+    moved = effect.token_accounts_after(
+        {
+            a: t
+            for a, t in tokens.items()
+            if any(a in (x.source, x.destination) for x in effect.transfers)
+        }
+    )
+    markets = []
+    for m in snap.markets:
+        market = m.market
+        if effect.market is not None and effect.market.address == market.address:
+            market = effect.market
+        markets.append(
+            MarketSnapshot(
+                market,
+                moved.get(m.insurance_fund_vault.address, m.insurance_fund_vault),
+                moved.get(m.spot_market_vault.address, m.spot_market_vault),
+            )
+        )
+    stakes = tuple(
+        s for s in snap.stakes if effect.stake is None or s.address != effect.stake.address
+    )
+    stats = tuple(
+        u
+        for u in snap.user_stats
+        if effect.user_stats is None or u.address != effect.user_stats.address
+    )
+    return dataclasses.replace(
+        snap,
+        state=effect.state or snap.state,
+        markets=tuple(markets),
+        stakes=stakes + ((effect.stake,) if effect.stake is not None else ()),
+        user_stats=stats + ((effect.user_stats,) if effect.user_stats is not None else ()),
+        wallets=tuple(moved.get(w.address, w) for w in snap.wallets),
+    )
 
 
 def rejection_error(rej: Rejected, errors: ErrorTable) -> ProgramError:

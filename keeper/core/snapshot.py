@@ -50,6 +50,11 @@ class Snapshot:
     stakes: tuple[InsuranceFundStake, ...] = ()
     user_stats: tuple[UserStats, ...] = ()
     wallets: tuple[TokenAccount, ...] = field(default=())
+    #: SOL balances (lamports) of accounts read along, e.g. the fee payer's
+    balances: tuple[tuple[Pubkey, int], ...] = ()
+
+    def lamports(self, address: Pubkey) -> int | None:
+        return next((n for a, n in self.balances if a == address), None)
 
     def market(self, market_index: int) -> MarketSnapshot:
         for m in self.markets:

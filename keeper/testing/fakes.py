@@ -134,6 +134,10 @@ class FakeTxTransport(_Failures):
     landed_err: TxErrorJson | None = None
     landed_logs: tuple[str, ...] = ("Program log: landed",)
     expire_after_polls: int | None = None
+    #: what getRecentPrioritizationFees answers (per recent slot, micro-lamports per CU)
+    recent_priority_fees: tuple[int, ...] = (0,)
+    #: the next N broadcasts are forwarded (and land as usual) but answer a timeout
+    lose_send_answers: int = 0
     #: every broadcast, dropped ones included
     sent: list[bytes] = field(default_factory=list)
     polls: int = 0
@@ -168,6 +172,14 @@ class FakeTxTransport(_Failures):
             return  # an unknown or expired blockhash never lands
         if signature not in self._pending and signature not in self._landed:
             self._pending[signature] = _Pending(last_valid, self.polls_to_land)
+        if self.lose_send_answers > 0:
+            self.lose_send_answers -= 1
+            raise RpcUnreachable(
+                RPC_METHOD["send_raw"],
+                self.endpoint,
+                "the node did not answer within 10 s",
+                maybe_delivered=True,
+            )
 
     async def signature_status(self, signature: Signature) -> SignatureStatus | None:
         self.enter("signature_status")
@@ -199,3 +211,7 @@ class FakeTxTransport(_Failures):
     async def block_height(self) -> int:
         self.enter("block_height")
         return self.height
+
+    async def priority_fees(self, writable: Sequence[Pubkey]) -> tuple[int, ...]:
+        self.enter("priority_fees")
+        return self.recent_priority_fees
