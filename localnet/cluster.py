@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,9 @@ _BUILTIN_ADDRESSES = tuple(
 )
 
 
+_log = logging.getLogger(__name__)
+
+
 class ClusterError(Exception):
     """A request the cluster cannot honour (bad cheatcode argument, missing account…)."""
 
@@ -128,6 +132,16 @@ class ClusterConfig:
     #: 31) when slots tick, 0 with manual slots (a landed transaction is final at once).
     confirmed_depth: int | None = None
     finalized_depth: int | None = None
+    #: Sent transactions execute at the end of the current slot, as a leader's block is
+    #: visible only once frozen (a client polling its status at once sees null, and the
+    #: next blockhash is new); None = so when slots tick, at once with manual slots.
+    land_at_slot_end: bool | None = None
+
+    def lands_at_slot_end(self) -> bool:
+        """Whether sendTransaction defers execution to the slot's end (default resolved)."""
+        if self.land_at_slot_end is not None:
+            return self.land_at_slot_end
+        return not self.manual_slots
 
     def depths(self) -> tuple[int, int]:
         """(confirmed, finalized) depths with the defaults resolved."""
@@ -242,6 +256,8 @@ class Cluster:
         self._airdrops = 0
         self._paused = cfg.manual_slots
         self._ticker: asyncio.Task[None] | None = None
+        #: Sent transactions waiting for the banking stage, in arrival order.
+        self._in_flight: deque[VersionedTransaction] = deque()
         self.svm.set_account(
             self.faucet.pubkey(), Account(_FAUCET_LAMPORTS, b"", SYSTEM_PROGRAM_ID)
         )
@@ -362,6 +378,7 @@ class Cluster:
     def _advance(
         self, slots: int, unix_ms: int | None = None, *, allow_backwards: bool = False
     ) -> None:
+        self.land_in_flight()  # the slot ends: the transactions sent during it land in it
         parent = self.slot
         self.timeline.advance(slots, unix_ms, allow_backwards=allow_backwards)
         self.blockhashes.advance_to(self.slot)
@@ -452,6 +469,7 @@ class Cluster:
         return self._paused
 
     def pause_clock(self) -> None:
+        self.land_in_flight()
         self._paused = True
 
     def resume_clock(self) -> None:
@@ -479,7 +497,10 @@ class Cluster:
             if loop.time() - deadline > 10 * period:
                 deadline = loop.time()  # the loop was blocked; do not burst-catch-up
             if not self._paused:
-                self._advance(1)
+                try:
+                    self._advance(1)
+                except Exception:  # a bug must not stop the chain: log it, keep making blocks
+                    _log.exception("making the block of slot %d failed", self.slot + 1)
 
     # -- blockhashes ------------------------------------------------------------------
 
@@ -602,22 +623,38 @@ class Cluster:
         return ata
 
     def airdrop(self, address: Pubkey, lamports: int) -> TxOutcome:
-        """A faucet transfer, processed as a real transaction like a validator's faucet."""
+        """A faucet transfer, executed at once (cheatcodes, in-process callers)."""
+        return self.send_transaction(self.airdrop_transaction(address, lamports))
+
+    def airdrop_transaction(self, address: Pubkey, lamports: int) -> VersionedTransaction:
+        """The faucet's transaction for an airdrop, as a validator's faucet signs it.
+
+        The faucet signs a lone System transfer, so the airdrop's logs and instructions
+        are a validator's. The same airdrop twice within one blockhash would be the same
+        transaction (a validator drops the second as already processed); here the
+        repeat gets a trailing compute-unit-limit instruction that makes it distinct.
+        """
         if lamports <= 0:
             raise ClusterError("airdrop amount must be positive")
-        self._airdrops += 1
-        # The compute-unit limit only makes repeated airdrops distinct transactions.
         ixs = [
-            set_compute_unit_limit(1_000 + self._airdrops % 100_000),
             transfer(
                 TransferParams(
                     from_pubkey=self.faucet.pubkey(), to_pubkey=address, lamports=lamports
                 )
-            ),
+            )
         ]
-        message = Message.new_with_blockhash(ixs, self.faucet.pubkey(), self.blockhashes.latest)
-        tx = VersionedTransaction(message, [self.faucet])
-        return self.send_transaction(tx)
+        while True:
+            message = Message.new_with_blockhash(
+                ixs, self.faucet.pubkey(), self.blockhashes.latest
+            )
+            tx = VersionedTransaction(message, [self.faucet])
+            signature = tx.signatures[0]
+            if signature not in self._history and all(
+                signature != t.signatures[0] for t in self._in_flight
+            ):
+                return tx
+            self._airdrops += 1
+            ixs = [ixs[0], set_compute_unit_limit(200_000 + self._airdrops % 1_000_000)]
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -735,6 +772,28 @@ class Cluster:
         for listener in list(self._listeners):
             listener.on_transaction(record)
         return TxOutcome(signature, result, record, loaded)
+
+    def submit_transaction(self, tx: VersionedTransaction) -> None:
+        """What sendTransaction does after preflight: hand the transaction to the leader.
+
+        While slots tick (and `land_at_slot_end`), it executes when the current slot
+        ends, in arrival order: on a validator a transaction shows at `processed` once
+        the block holding it is frozen, so a client that polls at once sees null and the
+        blockhash it asks for next is a new one. Otherwise (manual slots, paused clock,
+        no ticker) it executes at once.
+        """
+        ticking = self._ticker is not None and not self._ticker.done() and not self._paused
+        if ticking and self.config.lands_at_slot_end():
+            self._in_flight.append(tx)
+        else:
+            self.send_transaction(tx)
+
+    def land_in_flight(self) -> int:
+        """Execute the sent transactions waiting for the slot's end; returns how many."""
+        landed = len(self._in_flight)
+        while self._in_flight:
+            self.send_transaction(self._in_flight.popleft())
+        return landed
 
     def simulate_transaction(
         self, tx: VersionedTransaction, *, sig_verify: bool = False, replace_blockhash: bool = False
