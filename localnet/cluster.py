@@ -644,9 +644,7 @@ class Cluster:
             )
         ]
         while True:
-            message = Message.new_with_blockhash(
-                ixs, self.faucet.pubkey(), self.blockhashes.latest
-            )
+            message = Message.new_with_blockhash(ixs, self.faucet.pubkey(), self.blockhashes.latest)
             tx = VersionedTransaction(message, [self.faucet])
             signature = tx.signatures[0]
             if signature not in self._history and all(
