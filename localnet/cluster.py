@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from solders.account import Account
+from solders.address_lookup_table_account import AddressLookupTable
 from solders.clock import Clock
 from solders.compute_budget import set_compute_unit_limit
 from solders.hash import Hash
@@ -64,7 +65,9 @@ from localnet.model import ProgramModel
 from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTimeline, TimePoint
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
-_ALT_META_SIZE = 56
+_U64_MAX = 2**64 - 1
+#: Entries of the SlotHashes sysvar: how long a deactivating lookup table still lends.
+_SLOT_HASHES_LEN = 512
 _FAUCET_LAMPORTS = 10**18
 #: The stake a test validator's bootstrap node gets: the only, so all, stake.
 VALIDATOR_STAKE_LAMPORTS = 500_000_000_000
@@ -673,14 +676,9 @@ class Cluster:
         loaded_r: list[Pubkey] = []
         if isinstance(msg, MessageV0):
             for lookup in msg.address_table_lookups:
-                table = self.get_account(lookup.account_key)
-                if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
-                    return TransactionErrorFieldless.AddressLookupTableNotFound
-                data = bytes(table.data)
-                addresses = [
-                    Pubkey.from_bytes(data[o : o + 32])
-                    for o in range(_ALT_META_SIZE, len(data) - 31, 32)
-                ]
+                addresses = self._active_lookup_addresses(lookup.account_key)
+                if not isinstance(addresses, list):
+                    return addresses
                 try:
                     loaded_w += [addresses[i] for i in bytes(lookup.writable_indexes)]
                     loaded_r += [addresses[i] for i in bytes(lookup.readonly_indexes)]
@@ -695,6 +693,30 @@ class Cluster:
         return LoadedMessage(
             msg, tuple(keys), tuple(writable), tuple(signer), tuple(loaded_w), tuple(loaded_r)
         )
+
+    def _active_lookup_addresses(
+        self, address: Pubkey
+    ) -> list[Pubkey] | TransactionErrorFieldless:
+        """The addresses a lookup table lends now, by the runtime's rules.
+
+        A table that is missing, not the ALT program's, or deactivated longer ago than
+        SlotHashes reaches (512 slots; no slot is skipped here) is not found; addresses
+        appended in the current slot are lent only from the next slot on.
+        """
+        table = self.get_account(address)
+        if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+            return TransactionErrorFieldless.AddressLookupTableNotFound
+        try:
+            parsed = AddressLookupTable.deserialize(bytes(table.data))
+        except Exception:
+            return TransactionErrorFieldless.InvalidAddressLookupTableData
+        meta, slot = parsed.meta, self.slot
+        if meta.deactivation_slot != _U64_MAX and slot - meta.deactivation_slot > _SLOT_HASHES_LEN:
+            return TransactionErrorFieldless.AddressLookupTableNotFound
+        addresses = list(parsed.addresses)
+        if slot <= meta.last_extended_slot:
+            addresses = addresses[: meta.last_extended_slot_start_index]
+        return addresses
 
     def check_transaction(
         self, tx: VersionedTransaction, *, sig_verify: bool = True
