@@ -22,7 +22,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -66,6 +66,7 @@ from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTime
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
 _U64_MAX = 2**64 - 1
+_SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 #: Entries of the SlotHashes sysvar: how long a deactivating lookup table still lends.
 _SLOT_HASHES_LEN = 512
 _FAUCET_LAMPORTS = 10**18
@@ -251,7 +252,8 @@ class Cluster:
         self.blockhashes = BlockhashRegistry(self.genesis_hash, 0, MAX_PROCESSING_AGE)
         self._history: OrderedDict[Signature, TxRecord] = OrderedDict()
         self._known: set[Pubkey] = set()
-        self._by_owner: dict[Pubkey, dict[Pubkey, None]] = {}
+        #: owner → {address: the account's data as last written (None: read the bank)}
+        self._by_owner: dict[Pubkey, dict[Pubkey, bytes | None]] = {}
         self._owner_of: dict[Pubkey, Pubkey] = {}
         self._listeners: list[ClusterListener] = []
         self._programs: dict[Pubkey, Path] = {}
@@ -526,13 +528,29 @@ class Cluster:
         """Every address a transaction or cheatcode ever touched (for scans)."""
         return iter(list(self._known))
 
-    def accounts_owned_by(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
-        """Every account of the bank that `owner` owns, by address (the owner index)."""
+    def accounts_owned_by(
+        self, owner: Pubkey, where: Callable[[bytes], bool] | None = None
+    ) -> list[tuple[Pubkey, Account]]:
+        """Every account of the bank that `owner` owns whose data passes `where`, by address.
+
+        The owner index keeps a copy of each account's data as last written, so a
+        filtered scan of 100k accounts tests the filter on the copies, then reads from
+        the bank (and tests again) only the accounts that passed, and sorts only those.
+        """
+        owned = self._by_owner.get(owner, {})
+        if where is None:
+            candidates = list(owned)
+        else:
+            candidates = [a for a, seen in owned.items() if seen is None or where(seen)]
+        candidates.sort(key=bytes)
         found = []
-        for address in sorted(self._by_owner.get(owner, ()), key=bytes):
+        for address in candidates:
             acc = self.executor.get(address)
-            if acc is not None and acc.owner == owner:
-                found.append((address, acc))
+            if acc is None or acc.owner != owner:
+                continue
+            if where is not None and not where(bytes(acc.data)):
+                continue
+            found.append((address, acc))
         return found
 
     def all_accounts(self) -> Iterator[tuple[Pubkey, Account]]:
@@ -544,21 +562,22 @@ class Cluster:
                     yield address, acc
 
     def _index(self, address: Pubkey, account: Account | None) -> None:
-        """Keep the owner index in step with one account write."""
+        """Keep the owner index (and its copy of the data) in step with one account write."""
         if address == SPONSOR:
             return
         old = self._owner_of.get(address)
         new = account.owner if account is not None else None
-        if old == new:
-            return
-        if old is not None:
+        if old is not None and old != new:
             owned = self._by_owner[old]
             owned.pop(address, None)
             if not owned:
                 del self._by_owner[old]
             del self._owner_of[address]
-        if new is not None:
-            self._by_owner.setdefault(new, {})[address] = None
+        if account is not None and new is not None:
+            # Programs (large, never filtered on) and sysvars (LiteSVM rewrites them
+            # itself) keep no copy: scans always read them from the bank.
+            copy = None if account.executable or new == _SYSVAR_OWNER else bytes(account.data)
+            self._by_owner.setdefault(new, {})[address] = copy
             self._owner_of[address] = new
 
     def minimum_balance(self, data_len: int) -> int:
