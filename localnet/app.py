@@ -4,7 +4,9 @@ The Drift program runs for real when a binary is given (`--program PATH` or the
 `DRIFT_PROGRAM_SO` environment variable); otherwise the Python model of its IF
 instructions (localnet.drift_model) serves its id. Unless `--no-genesis`, the cluster
 starts with a Drift exchange written as accounts (localnet.genesis) and funded stakers
-whose keypair files are written to `--keypairs-dir`.
+whose keypair files are written to `--keypairs-dir`. `--bpf-program ADDRESS SO`,
+`--account ADDRESS FILE` and `--account-dir DIR` take solana-test-validator's arguments
+and files, so `python -m localnet.genesis DIR` exports boot both the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from pathlib import Path
 from solders.pubkey import Pubkey
 
 from keeper.core import DRIFT_MAINNET, ConfigError, get_profile
+from localnet.account_files import (
+    AccountFileError,
+    account_dir_files,
+    load_account_arg,
+    parse_address,
+    read_account_file,
+)
 from localnet.cluster import Cluster, ClusterConfig, ClusterError
 from localnet.drift_model import DriftModel
 from localnet.genesis import GenesisSpec, build_genesis, install_genesis, write_keypair_files
@@ -61,6 +70,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-genesis", action="store_true", help="start empty, without the Drift exchange"
     )
     parser.add_argument(
+        "--bpf-program",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("ADDRESS_OR_KEYPAIR", "SBF_PROGRAM.SO"),
+        help="deploy a program binary at an address (repeatable; as solana-test-validator)",
+    )
+    parser.add_argument(
+        "--account",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("ADDRESS", "DUMP.JSON"),
+        help="load an account from a `solana account --output json` file; ADDRESS `-` "
+        "takes the file's pubkey (repeatable; as solana-test-validator)",
+    )
+    parser.add_argument(
+        "--account-dir",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="load every *.json account file of a directory at its recorded pubkey",
+    )
+    parser.add_argument(
         "--keypairs-dir",
         type=Path,
         default=Path(".localnet/keypairs"),
@@ -94,20 +128,43 @@ def build_cluster(args: argparse.Namespace, models: ModelFactory | None = None) 
         )
     )
     program_id = Pubkey.from_string(args.program_id)
-    program = args.program or (
-        Path(os.environ[PROGRAM_ENV]) if os.environ.get(PROGRAM_ENV) else None
+    try:
+        programs = {parse_address(a): Path(p) for a, p in args.bpf_program}
+    except AccountFileError as exc:
+        raise ClusterError(f"--bpf-program: {exc}") from exc
+    # `--bpf-program` at the Drift id is the same as `--program`: the binary, not the model.
+    program = (
+        args.program
+        or programs.pop(program_id, None)
+        or (Path(os.environ[PROGRAM_ENV]) if os.environ.get(PROGRAM_ENV) else None)
     )
     if program is not None:
         cluster.load_program(program_id, program)
     elif models is not None:
         for model in models(program_id):
             cluster.register_model(model)
+    for address, path in programs.items():
+        cluster.load_program(address, path)
     return cluster
+
+
+def load_accounts(cluster: Cluster, args: argparse.Namespace) -> int:
+    """`--account` / `--account-dir` files, written after the genesis (they win)."""
+    try:
+        loaded = [load_account_arg(a, Path(p)) for a, p in args.account]
+        for directory in args.account_dir:
+            loaded += [read_account_file(f) for f in account_dir_files(directory)]
+    except AccountFileError as exc:
+        raise ClusterError(str(exc)) from exc
+    for address, account in loaded:
+        cluster.set_account(address, account)
+    return len(loaded)
 
 
 async def serve(args: argparse.Namespace, models: ModelFactory | None = None) -> None:
     cluster = build_cluster(args, models if models is not None else drift_models(args.profile))
     keypairs = {} if args.no_genesis else load_genesis(cluster, args)
+    accounts = load_accounts(cluster, args)
     server = LocalnetServer(cluster, host=args.host, rpc_port=args.port, ws_port=args.ws_port)
     await server.start()
     program_id = Pubkey.from_string(args.program_id)
@@ -120,6 +177,8 @@ async def serve(args: argparse.Namespace, models: ModelFactory | None = None) ->
     print(f"RPC URL:       {server.rpc_url}", flush=True)
     print(f"WebSocket URL: {server.ws_url}", flush=True)
     print(f"Drift:         {drift}", flush=True)
+    if args.bpf_program or accounts:
+        print(f"Loaded:        {len(args.bpf_program)} programs, {accounts} accounts", flush=True)
     clock = "manual" if args.manual_slots else f"{args.slot_ms} ms"
     for label, path in sorted(keypairs.items()):
         print(f"{'Keypair ' + label + ':':<24}{path}", flush=True)

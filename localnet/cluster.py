@@ -19,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from solders.account import Account
+from solders.address_lookup_table_account import AddressLookupTable
 from solders.clock import Clock
 from solders.compute_budget import set_compute_unit_limit
 from solders.hash import Hash
@@ -65,7 +67,10 @@ from localnet.timekeeping import MAX_PROCESSING_AGE, BlockhashRegistry, SlotTime
 _NATIVE_LOADER = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
 
 TOKEN_PROGRAMS = (SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
-_ALT_META_SIZE = 56
+_U64_MAX = 2**64 - 1
+_SYSVAR_OWNER = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
+#: Entries of the SlotHashes sysvar: how long a deactivating lookup table still lends.
+_SLOT_HASHES_LEN = 512
 _FAUCET_LAMPORTS = 10**18
 #: The stake a test validator's bootstrap node gets: the only, so all, stake.
 VALIDATOR_STAKE_LAMPORTS = 500_000_000_000
@@ -108,6 +113,9 @@ _BUILTIN_ADDRESSES = tuple(
 )
 
 
+_log = logging.getLogger(__name__)
+
+
 class ClusterError(Exception):
     """A request the cluster cannot honour (bad cheatcode argument, missing account…)."""
 
@@ -130,6 +138,16 @@ class ClusterConfig:
     #: 31) when slots tick, 0 with manual slots (a landed transaction is final at once).
     confirmed_depth: int | None = None
     finalized_depth: int | None = None
+    #: Sent transactions execute at the end of the current slot, as a leader's block is
+    #: visible only once frozen (a client polling its status at once sees null, and the
+    #: next blockhash is new); None = so when slots tick, at once with manual slots.
+    land_at_slot_end: bool | None = None
+
+    def lands_at_slot_end(self) -> bool:
+        """Whether sendTransaction defers execution to the slot's end (default resolved)."""
+        if self.land_at_slot_end is not None:
+            return self.land_at_slot_end
+        return not self.manual_slots
 
     def depths(self) -> tuple[int, int]:
         """(confirmed, finalized) depths with the defaults resolved."""
@@ -236,7 +254,8 @@ class Cluster:
         self.blockhashes = BlockhashRegistry(self.genesis_hash, 0, MAX_PROCESSING_AGE)
         self._history: OrderedDict[Signature, TxRecord] = OrderedDict()
         self._known: set[Pubkey] = set()
-        self._by_owner: dict[Pubkey, dict[Pubkey, None]] = {}
+        #: owner → {address: the account's data as last written (None: read the bank)}
+        self._by_owner: dict[Pubkey, dict[Pubkey, bytes | None]] = {}
         self._owner_of: dict[Pubkey, Pubkey] = {}
         self._listeners: list[ClusterListener] = []
         self._programs: dict[Pubkey, Path] = {}
@@ -244,6 +263,8 @@ class Cluster:
         self._airdrops = 0
         self._paused = cfg.manual_slots
         self._ticker: asyncio.Task[None] | None = None
+        #: Sent transactions waiting for the banking stage, in arrival order.
+        self._in_flight: deque[VersionedTransaction] = deque()
         self.svm.set_account(
             self.faucet.pubkey(), Account(_FAUCET_LAMPORTS, b"", SYSTEM_PROGRAM_ID)
         )
@@ -369,6 +390,7 @@ class Cluster:
     def _advance(
         self, slots: int, unix_ms: int | None = None, *, allow_backwards: bool = False
     ) -> None:
+        self.land_in_flight()  # the slot ends: the transactions sent during it land in it
         parent = self.slot
         self.timeline.advance(slots, unix_ms, allow_backwards=allow_backwards)
         self.blockhashes.advance_to(self.slot)
@@ -459,6 +481,7 @@ class Cluster:
         return self._paused
 
     def pause_clock(self) -> None:
+        self.land_in_flight()
         self._paused = True
 
     def resume_clock(self) -> None:
@@ -486,7 +509,10 @@ class Cluster:
             if loop.time() - deadline > 10 * period:
                 deadline = loop.time()  # the loop was blocked; do not burst-catch-up
             if not self._paused:
-                self._advance(1)
+                try:
+                    self._advance(1)
+                except Exception:  # a bug must not stop the chain: log it, keep making blocks
+                    _log.exception("making the block of slot %d failed", self.slot + 1)
 
     # -- blockhashes ------------------------------------------------------------------
 
@@ -509,13 +535,29 @@ class Cluster:
         """Every address a transaction or cheatcode ever touched (for scans)."""
         return iter(list(self._known))
 
-    def accounts_owned_by(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
-        """Every account of the bank that `owner` owns, by address (the owner index)."""
+    def accounts_owned_by(
+        self, owner: Pubkey, where: Callable[[bytes], bool] | None = None
+    ) -> list[tuple[Pubkey, Account]]:
+        """Every account of the bank that `owner` owns whose data passes `where`, by address.
+
+        The owner index keeps a copy of each account's data as last written, so a
+        filtered scan of 100k accounts tests the filter on the copies, then reads from
+        the bank (and tests again) only the accounts that passed, and sorts only those.
+        """
+        owned = self._by_owner.get(owner, {})
+        if where is None:
+            candidates = list(owned)
+        else:
+            candidates = [a for a, seen in owned.items() if seen is None or where(seen)]
+        candidates.sort(key=bytes)
         found = []
-        for address in sorted(self._by_owner.get(owner, ()), key=bytes):
+        for address in candidates:
             acc = self.executor.get(address)
-            if acc is not None and acc.owner == owner:
-                found.append((address, acc))
+            if acc is None or acc.owner != owner:
+                continue
+            if where is not None and not where(bytes(acc.data)):
+                continue
+            found.append((address, acc))
         return found
 
     def all_accounts(self) -> Iterator[tuple[Pubkey, Account]]:
@@ -527,21 +569,22 @@ class Cluster:
                     yield address, acc
 
     def _index(self, address: Pubkey, account: Account | None) -> None:
-        """Keep the owner index in step with one account write."""
+        """Keep the owner index (and its copy of the data) in step with one account write."""
         if address == SPONSOR:
             return
         old = self._owner_of.get(address)
         new = account.owner if account is not None else None
-        if old == new:
-            return
-        if old is not None:
+        if old is not None and old != new:
             owned = self._by_owner[old]
             owned.pop(address, None)
             if not owned:
                 del self._by_owner[old]
             del self._owner_of[address]
-        if new is not None:
-            self._by_owner.setdefault(new, {})[address] = None
+        if account is not None and new is not None:
+            # Programs (large, never filtered on) and sysvars (LiteSVM rewrites them
+            # itself) keep no copy: scans always read them from the bank.
+            copy = None if account.executable or new == _SYSVAR_OWNER else bytes(account.data)
+            self._by_owner.setdefault(new, {})[address] = copy
             self._owner_of[address] = new
 
     def minimum_balance(self, data_len: int) -> int:
@@ -609,22 +652,36 @@ class Cluster:
         return ata
 
     def airdrop(self, address: Pubkey, lamports: int) -> TxOutcome:
-        """A faucet transfer, processed as a real transaction like a validator's faucet."""
+        """A faucet transfer, executed at once (cheatcodes, in-process callers)."""
+        return self.send_transaction(self.airdrop_transaction(address, lamports))
+
+    def airdrop_transaction(self, address: Pubkey, lamports: int) -> VersionedTransaction:
+        """The faucet's transaction for an airdrop, as a validator's faucet signs it.
+
+        The faucet signs a lone System transfer, so the airdrop's logs and instructions
+        are a validator's. The same airdrop twice within one blockhash would be the same
+        transaction (a validator drops the second as already processed); here the
+        repeat gets a trailing compute-unit-limit instruction that makes it distinct.
+        """
         if lamports <= 0:
             raise ClusterError("airdrop amount must be positive")
-        self._airdrops += 1
-        # The compute-unit limit only makes repeated airdrops distinct transactions.
         ixs = [
-            set_compute_unit_limit(1_000 + self._airdrops % 100_000),
             transfer(
                 TransferParams(
                     from_pubkey=self.faucet.pubkey(), to_pubkey=address, lamports=lamports
                 )
-            ),
+            )
         ]
-        message = Message.new_with_blockhash(ixs, self.faucet.pubkey(), self.blockhashes.latest)
-        tx = VersionedTransaction(message, [self.faucet])
-        return self.send_transaction(tx)
+        while True:
+            message = Message.new_with_blockhash(ixs, self.faucet.pubkey(), self.blockhashes.latest)
+            tx = VersionedTransaction(message, [self.faucet])
+            signature = tx.signatures[0]
+            if signature not in self._history and all(
+                signature != t.signatures[0] for t in self._in_flight
+            ):
+                return tx
+            self._airdrops += 1
+            ixs = [ixs[0], set_compute_unit_limit(200_000 + self._airdrops % 1_000_000)]
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -645,14 +702,9 @@ class Cluster:
         loaded_r: list[Pubkey] = []
         if isinstance(msg, MessageV0):
             for lookup in msg.address_table_lookups:
-                table = self.get_account(lookup.account_key)
-                if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
-                    return TransactionErrorFieldless.AddressLookupTableNotFound
-                data = bytes(table.data)
-                addresses = [
-                    Pubkey.from_bytes(data[o : o + 32])
-                    for o in range(_ALT_META_SIZE, len(data) - 31, 32)
-                ]
+                addresses = self._active_lookup_addresses(lookup.account_key)
+                if not isinstance(addresses, list):
+                    return addresses
                 try:
                     loaded_w += [addresses[i] for i in bytes(lookup.writable_indexes)]
                     loaded_r += [addresses[i] for i in bytes(lookup.readonly_indexes)]
@@ -667,6 +719,30 @@ class Cluster:
         return LoadedMessage(
             msg, tuple(keys), tuple(writable), tuple(signer), tuple(loaded_w), tuple(loaded_r)
         )
+
+    def _active_lookup_addresses(
+        self, address: Pubkey
+    ) -> list[Pubkey] | TransactionErrorFieldless:
+        """The addresses a lookup table lends now, by the runtime's rules.
+
+        A table that is missing, not the ALT program's, or deactivated longer ago than
+        SlotHashes reaches (512 slots; no slot is skipped here) is not found; addresses
+        appended in the current slot are lent only from the next slot on.
+        """
+        table = self.get_account(address)
+        if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+            return TransactionErrorFieldless.AddressLookupTableNotFound
+        try:
+            parsed = AddressLookupTable.deserialize(bytes(table.data))
+        except Exception:
+            return TransactionErrorFieldless.InvalidAddressLookupTableData
+        meta, slot = parsed.meta, self.slot
+        if meta.deactivation_slot != _U64_MAX and slot - meta.deactivation_slot > _SLOT_HASHES_LEN:
+            return TransactionErrorFieldless.AddressLookupTableNotFound
+        addresses = list(parsed.addresses)
+        if slot <= meta.last_extended_slot:
+            addresses = addresses[: meta.last_extended_slot_start_index]
+        return addresses
 
     def check_transaction(
         self, tx: VersionedTransaction, *, sig_verify: bool = True
@@ -742,6 +818,28 @@ class Cluster:
         for listener in list(self._listeners):
             listener.on_transaction(record)
         return TxOutcome(signature, result, record, loaded)
+
+    def submit_transaction(self, tx: VersionedTransaction) -> None:
+        """What sendTransaction does after preflight: hand the transaction to the leader.
+
+        While slots tick (and `land_at_slot_end`), it executes when the current slot
+        ends, in arrival order: on a validator a transaction shows at `processed` once
+        the block holding it is frozen, so a client that polls at once sees null and the
+        blockhash it asks for next is a new one. Otherwise (manual slots, paused clock,
+        no ticker) it executes at once.
+        """
+        ticking = self._ticker is not None and not self._ticker.done() and not self._paused
+        if ticking and self.config.lands_at_slot_end():
+            self._in_flight.append(tx)
+        else:
+            self.send_transaction(tx)
+
+    def land_in_flight(self) -> int:
+        """Execute the sent transactions waiting for the slot's end; returns how many."""
+        landed = len(self._in_flight)
+        while self._in_flight:
+            self.send_transaction(self._in_flight.popleft())
+        return landed
 
     def simulate_transaction(
         self, tx: VersionedTransaction, *, sig_verify: bool = False, replace_blockhash: bool = False

@@ -2,7 +2,8 @@
 
 `UiAccount` ({"data": [..., "base64"], "executable", "lamports", "owner", "rentEpoch",
 "space"}), the `jsonParsed` form of SPL token accounts and mints, token amounts with
-their trimmed decimal strings, and base58, which the standard library lacks.
+their trimmed decimal strings, base58, which the standard library lacks, and
+`base64+zstd` (zstandard).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import zstandard
 from solders.account import Account
 from solders.pubkey import Pubkey
 
@@ -27,8 +29,10 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 #: Above this, base58 account data is refused (the validator's limit).
 MAX_BASE58_BYTES = 128
-ACCOUNT_ENCODINGS = ("base58", "base64", "jsonParsed", "binary")
+ACCOUNT_ENCODINGS = ("base58", "base64", "base64+zstd", "jsonParsed", "binary")
 _TOKEN_STATES = {1: "initialized", 2: "frozen"}
+#: agave compresses account data with zstd's default level (3).
+_ZSTD = zstandard.ZstdCompressor(level=3)
 
 
 class EncodingError(ValueError):
@@ -189,6 +193,10 @@ def account_json(
             shown = b58encode(data) if encoding == "binary" else [b58encode(data), "base58"]
         elif encoding in ("base64", "jsonParsed"):
             shown = [base64.b64encode(data).decode(), "base64"]
+        elif encoding == "base64+zstd":
+            # Sliced first, then compressed, as a validator does; the frame records its
+            # content size so one-shot decompressors need no size hint.
+            shown = [base64.b64encode(_ZSTD.compress(data)).decode(), "base64+zstd"]
         else:
             raise EncodingError(f"unsupported account encoding {encoding!r}")
     return {

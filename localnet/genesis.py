@@ -39,6 +39,7 @@ from keeper.core import (
     encode_token_account,
 )
 from keeper.program import AccountCodec, load_idl
+from localnet.account_files import account_file_json
 from localnet.cluster import Cluster
 
 TEMPLATES = files("localnet").joinpath("templates", "drift-accounts.json")
@@ -288,17 +289,8 @@ def export_test_validator_accounts(genesis: Genesis, out_dir: Path) -> list[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for address, acc in sorted(genesis.accounts.items(), key=lambda kv: genesis.labels[kv[0]]):
-        doc = {
-            "pubkey": str(address),
-            "account": {
-                "lamports": acc.lamports,
-                "data": [base64.b64encode(acc.data).decode(), "base64"],
-                "owner": str(acc.owner),
-                "executable": acc.executable,
-                "rentEpoch": acc.rent_epoch,
-                "space": len(acc.data),
-            },
-        }
+        account = Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
+        doc = account_file_json(address, account)
         path = out_dir / f"{genesis.labels[address]}.json"
         path.write_text(json.dumps(doc, indent=1) + "\n")
         written.append(path)

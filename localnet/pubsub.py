@@ -86,20 +86,35 @@ class PubSub:
     # -- requests ------------------------------------------------------------------
 
     def handle(self, text: str | bytes, send: Send) -> None:
-        """Process one websocket message from a client; answers go through `send`."""
+        """Process one websocket message from a client; answers go through `send`.
+
+        A batch (a JSON array) is answered with one array of replies, as jsonrpc-core
+        does for a validator; notifications a new subscription triggers at once (a
+        signature that already landed) follow the reply that carries its id.
+        """
         try:
             request = json.loads(text)
         except (ValueError, UnicodeDecodeError):
             send(_error(None, RpcError(PARSE_ERROR, "Parse error")))
             return
-        for item in request if isinstance(request, list) else [request]:
-            reply = self._handle_one(item, send)
-            if reply:
-                send(reply)
+        if isinstance(request, list) and not request:
+            send(_error(None, RpcError(INVALID_REQUEST, "Invalid request")))
+            return
+        items = request if isinstance(request, list) else [request]
+        answers = [self._handle_one(item, send) for item in items]
+        replies = [reply for reply, _ in answers]
+        if isinstance(request, list):
+            send(json.dumps(replies))
+        else:
+            send(json.dumps(replies[0]))
+        for _, sub in answers:
+            if sub is not None:
+                self._after_subscribe(sub)
 
-    def _handle_one(self, request: Any, send: Send) -> str:
+    def _handle_one(self, request: Any, send: Send) -> tuple[dict[str, Any], Subscription | None]:
+        """The reply to one request, and the subscription it made (if any)."""
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
-            return _error(None, RpcError(INVALID_REQUEST, "Invalid request"))
+            return _error_json(None, RpcError(INVALID_REQUEST, "Invalid request")), None
         req_id = request.get("id")
         method = request.get("method")
         params = request.get("params") or []
@@ -107,17 +122,13 @@ class PubSub:
             if not isinstance(params, list):
                 raise RpcError(INVALID_PARAMS, "Invalid params: expected an array.")
             if method in _UNSUBSCRIBE:
-                result: Any = self._unsubscribe(_UNSUBSCRIBE[method], params, send)
-            else:
-                sub = self._subscribe(str(method), params, send)
-                result = sub.id
-                self._subs[sub.id] = sub
-                send(json.dumps({"jsonrpc": "2.0", "result": result, "id": req_id}))
-                self._after_subscribe(sub)
-                return ""
+                done = self._unsubscribe(_UNSUBSCRIBE[method], params, send)
+                return {"jsonrpc": "2.0", "result": done, "id": req_id}, None
+            sub = self._subscribe(str(method), params, send)
         except RpcError as err:
-            return _error(req_id, err)
-        return json.dumps({"jsonrpc": "2.0", "result": result, "id": req_id})
+            return _error_json(req_id, err), None
+        self._subs[sub.id] = sub
+        return {"jsonrpc": "2.0", "result": sub.id, "id": req_id}, sub
 
     def _subscribe(self, method: str, params: list[Any], send: Send) -> Subscription:
         new_id = next(self._ids)
@@ -353,5 +364,9 @@ def _notify(sub: Subscription, method: str, result: Any) -> None:
     sub.send(json.dumps(message, separators=(",", ":")))
 
 
+def _error_json(req_id: Any, err: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": err.to_json(), "id": req_id}
+
+
 def _error(req_id: Any, err: RpcError) -> str:
-    return json.dumps({"jsonrpc": "2.0", "error": err.to_json(), "id": req_id})
+    return json.dumps(_error_json(req_id, err))

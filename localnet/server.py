@@ -156,6 +156,7 @@ class LocalnetServer:
 
     async def stop(self) -> None:
         await self.cluster.stop_ticking()
+        self.cluster.land_in_flight()
         self.cluster.remove_listener(self.pubsub)
         if self._ws is not None:
             self._ws.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from localnet.cluster import Cluster
-from localnet.rpc.filters import parse_filters
+from localnet.rpc.filters import data_matcher, parse_filters
 from localnet.rpc.framing import ClusterMethod
 from localnet.rpc.params import (
     check_context,
@@ -46,14 +46,11 @@ def get_program_accounts(cluster: Cluster, params: list[Any]) -> Any:
     program = parse_pubkey(param(params, 0))
     cfg = config_object(params, 1)
     check_context(cfg, cluster.slot)
-    filters = parse_filters(cfg.get("filters"))
-    found = []
-    for address, acc in cluster.accounts_owned_by(program):
-        data = bytes(acc.data)
-        if all(f.matches(data) for f in filters):
-            found.append(
-                {"pubkey": str(address), "account": account_value(cluster, address, acc, cfg)}
-            )
+    where = data_matcher(parse_filters(cfg.get("filters")))
+    found = [
+        {"pubkey": str(address), "account": account_value(cluster, address, acc, cfg)}
+        for address, acc in cluster.accounts_owned_by(program, where)
+    ]
     return with_context(found, cluster.slot) if cfg.get("withContext") else found
 
 

@@ -6,6 +6,7 @@ shown when every filter matches, as on a validator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,30 @@ class AccountFilter:
         assert self.memcmp_bytes is not None
         end = self.memcmp_offset + len(self.memcmp_bytes)
         return data[self.memcmp_offset : end] == self.memcmp_bytes
+
+
+def data_matcher(filters: list[AccountFilter]) -> Callable[[bytes], bool] | None:
+    """One predicate for all filters (None when there are none), for scans of 100k
+    accounts: the size test first, then each memcmp, without a call per filter."""
+    if not filters:
+        return None
+    sizes = {f.data_size for f in filters if f.data_size is not None}
+    size = sizes.pop() if len(sizes) == 1 else (-1 if sizes else None)
+    memcmps = tuple(
+        (f.memcmp_offset, f.memcmp_offset + len(f.memcmp_bytes), f.memcmp_bytes)
+        for f in filters
+        if f.memcmp_bytes is not None
+    )
+
+    def matches(data: bytes) -> bool:
+        if size is not None and len(data) != size:
+            return False
+        for start, end, expected in memcmps:  # noqa: SIM110 (no generator per account)
+            if data[start:end] != expected:
+                return False
+        return True
+
+    return matches
 
 
 def parse_filters(raw: Any) -> list[AccountFilter]:

@@ -101,10 +101,6 @@ def check_context(cfg: dict[str, Any], slot: int) -> None:
 
 def account_encoding(cfg: dict[str, Any], default: str = "base64") -> str:
     encoding = cfg.get("encoding", default)
-    if encoding == "base64+zstd":
-        raise invalid_params(
-            "Invalid params: base64+zstd encoding is not supported by this localnet."
-        )
     if encoding not in ACCOUNT_ENCODINGS:
         raise invalid_params(f"Invalid params: unknown encoding {encoding!r}.")
     return str(encoding)

@@ -83,19 +83,20 @@ def _token_accounts_by(cluster: Cluster, params: list[Any], field: slice) -> Any
         programs = (program,)
     else:
         raise invalid_params("Invalid params: expected {mint} or {programId}.")
-    found = []
-    for program in programs:
-        for address, acc in cluster.accounts_owned_by(program):
-            data = bytes(acc.data)
-            if len(data) < 165 or data[field] != bytes(key):
-                continue
-            if field == _DELEGATE and data[_DELEGATE_TAG] != b"\x01\x00\x00\x00":
-                continue
-            if mint is not None and data[0:32] != bytes(mint):
-                continue
-            found.append(
-                {"pubkey": str(address), "account": account_value(cluster, address, acc, cfg)}
-            )
+    key_bytes, mint_bytes = bytes(key), None if mint is None else bytes(mint)
+
+    def where(data: bytes) -> bool:
+        if len(data) < 165 or data[field] != key_bytes:
+            return False
+        if field == _DELEGATE and data[_DELEGATE_TAG] != b"\x01\x00\x00\x00":
+            return False
+        return mint_bytes is None or data[0:32] == mint_bytes
+
+    found = [
+        {"pubkey": str(address), "account": account_value(cluster, address, acc, cfg)}
+        for program in programs
+        for address, acc in cluster.accounts_owned_by(program, where)
+    ]
     return with_context(found, cluster.slot)
 
 
@@ -106,11 +107,13 @@ def get_token_largest_accounts(cluster: Cluster, params: list[Any]) -> Any:
     decimals = mint_decimals(cluster, mint)
     if mint_acc is None or decimals is None:
         raise invalid_params("Invalid param: not a Token mint")
-    holders = []
-    for address, acc in cluster.accounts_owned_by(mint_acc.owner):
-        data = bytes(acc.data)
-        if len(data) >= 165 and data[0:32] == bytes(mint):
-            holders.append((int.from_bytes(data[64:72], "little"), address))
+    mint_bytes = bytes(mint)
+    holders = [
+        (int.from_bytes(bytes(acc.data[64:72]), "little"), address)
+        for address, acc in cluster.accounts_owned_by(
+            mint_acc.owner, lambda data: len(data) >= 165 and data[0:32] == mint_bytes
+        )
+    ]
     holders.sort(key=lambda h: -h[0])
     value = [
         {"address": str(address), **token_amount_json(amount, decimals)}

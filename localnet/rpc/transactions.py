@@ -103,7 +103,7 @@ def send_transaction(cluster: Cluster, params: list[Any]) -> Any:
                 f"Transaction simulation failed: {transaction_error_text(simulated.err)}",
                 simulation_json(simulated.result, None, None),
             )
-    cluster.send_transaction(tx)
+    cluster.submit_transaction(tx)
     return str(tx.signatures[0])
 
 
@@ -136,13 +136,17 @@ def simulate_transaction(cluster: Cluster, params: list[Any]) -> Any:
 
 
 def request_airdrop(cluster: Cluster, params: list[Any]) -> Any:
+    """The faucet's transfer goes the way a sent transaction goes (it lands at the
+    slot's end while slots tick); a failure shows in its status, as on a validator."""
     address = parse_pubkey(param(params, 0))
     lamports = int_param(param(params, 1), "lamports", 1)
     check_context(config_object(params, 2), cluster.slot)
-    outcome = cluster.airdrop(address, lamports)
+    tx = cluster.airdrop_transaction(address, lamports)
+    outcome = cluster.simulate_transaction(tx)
     if outcome.err is not None:
         raise RpcError(INTERNAL_ERROR, f"airdrop failed: {transaction_error_text(outcome.err)}")
-    return str(outcome.signature)
+    cluster.submit_transaction(tx)
+    return str(tx.signatures[0])
 
 
 METHODS: dict[str, ClusterMethod] = {

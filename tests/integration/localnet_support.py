@@ -41,6 +41,9 @@ class Localnet:
     rpc_url: str
     ws_url: str
     client: AsyncClient
+    #: A real validator (LOCALNET_EXTERNAL_RPC_URL): it has no cheatcodes, so a test
+    #: that needs one is skipped there, with the cheatcode named.
+    external: bool = False
 
     async def raw(self, method: str, params: list[Any] | None = None) -> dict[str, Any]:
         """A raw JSON-RPC call (for cheatcodes and error objects)."""
@@ -51,6 +54,8 @@ class Localnet:
         return result
 
     async def cheat(self, method: str, params: list[Any] | None = None) -> Any:
+        if self.external and method.startswith("localnet_"):
+            pytest.skip(f"needs the localnet cheatcode {method}; a validator has none")
         reply = await self.raw(method, params)
         assert "error" not in reply, reply
         return reply["result"]
