@@ -167,6 +167,7 @@ class InsuranceFundKeeper:
         self.feed = ChangeFeed(
             config.ws_url,
             watched,
+            rpc_url=config.url,
             commitment=config.commitment,
             poll_interval_seconds=config.poll_interval_seconds,
             idle_refresh_seconds=config.idle_refresh_seconds,
@@ -193,6 +194,7 @@ class InsuranceFundKeeper:
         """Read → decide → act → verify, once."""
         policy = self.config.policy
         snap = await self.session.snapshot(policy.markets, (self.operator,))
+        self.feed.observe_slot(snap.slot)
         decision = decide(snap, self.operator, policy, self.session.planner)
         outcomes: list[Outcome] = []
         errors: list[str] = []
