@@ -268,7 +268,9 @@ class InsuranceFundKeeper:
                 try:
                     report = await self.run_once()
                     due = report.decision.next_due_ts
-                    sleep_for = None if due is None else max(0.5, float(due - report.now_ts))
+                    # The Clock's unix_timestamp is floored: aim a second early, then re-read
+                    # every 0.2 s, so the action lands in its first allowed slot.
+                    sleep_for = None if due is None else max(0.2, float(due - report.now_ts) - 1.0)
                 except KeeperError as exc:
                     self.metrics.last_error = str(exc)
                     log.warning("pass failed", error=str(exc))

@@ -105,7 +105,7 @@ class ChangeFeed:
         connect: Callable[[str], Any] = ws_connect,
         rpc_url: str | None = None,
         slot_source: Callable[[], Awaitable[int]] | None = None,
-        stale_after_seconds: float = 10.0,
+        stale_after_seconds: float = 5.0,
         max_slot_lag: int = 20,
         listeners: Sequence[FeedListener] = (),
         rng: random.Random | None = None,

@@ -78,6 +78,8 @@ class Faults:
     outage_until: float = 0.0
     #: WebSocket open and answering, but notifications swallowed
     ws_silent: bool = False
+    #: WebSocket connections reset (HTTP unaffected): a keeper left to polling
+    ws_refuse: bool = False
     #: reads answered with the answer this many reads ago (same request) ...
     read_lag_answers: int = 0
     #: ... and their context.slot lowered by this much (a node behind)
@@ -287,6 +289,8 @@ class FaultProxy:
         self.faults = dataclasses.replace(self.faults, **changes)
         if outage is not None:
             self.outage(float(outage))
+        if self.faults.ws_refuse:
+            self._drop_ws()
         return self.faults
 
     def reset_faults(self) -> None:
@@ -490,7 +494,7 @@ class FaultProxy:
 
     async def _serve_ws(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._track()
-        if self._down():
+        if self._down() or self.faults.ws_refuse:
             self.stats.faults["outage"] += 1
             _abort(writer)
             return

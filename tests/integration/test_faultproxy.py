@@ -185,3 +185,15 @@ def test_stops_by_itself(net: EmbeddedLocalnet) -> None:
         await asyncio.wait_for(proxy.stopped.wait(), 5)
 
     asyncio.run(scenario())
+
+
+def test_websocket_refused_while_http_answers(proxy: ProxyThread) -> None:
+    proxy.set_faults(ws_refuse=True)
+
+    async def scenario() -> None:
+        with pytest.raises((OSError, websockets.InvalidHandshake, EOFError)):
+            async with websockets.connect(proxy.ws_url, open_timeout=2):
+                pass
+
+    asyncio.run(scenario())
+    assert rpc(proxy.url, "getSlot").status_code == 200
