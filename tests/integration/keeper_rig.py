@@ -10,6 +10,8 @@ IF vault and getTransaction of each signature).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -106,8 +108,9 @@ class KeeperRig:
     # -- the chain -------------------------------------------------------------------
 
     def cli(self, *argv: str, who: str = "alice") -> None:
-        code = cli([*argv, "-u", self.net.url, "-k", str(self.net.keys[who]), "-y", *self.cli_flags])
-        assert code == 0, f"drift-if {' '.join(argv)} failed ({code})"
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = cli([*argv, "-u", self.net.url, "-k", str(self.net.keys[who]), "-y", *self.cli_flags])
+        assert code == 0, f"drift-if {' '.join(argv)} failed ({code}): {out.getvalue()}"
 
     def now(self) -> int:
         return int(rpc(self.net.url, "localnet_getClock")["unixTimestamp"])
