@@ -184,6 +184,7 @@ class InsuranceFundKeeper:
         self.feed = feed or ChangeFeed(
             config.ws_url,
             watched,
+            rpc_url=config.url,
             commitment=config.commitment,
             poll_interval_seconds=config.poll_interval_seconds,
             idle_refresh_seconds=config.idle_refresh_seconds,
@@ -316,6 +317,7 @@ class InsuranceFundKeeper:
         """Health, gauges, and whether the subscriptions missed a change."""
         self.metrics.last_pass_slot = snap.slot
         self.metrics.last_pass_unix = time.monotonic()
+        self.feed.observe_slot(snap.slot)  # the watch's slot clock: a silent socket shows
         self.prom.last_pass_slot.set(snap.slot)
         lamports = snap.lamports(self.operator)
         if lamports is not None:
@@ -778,7 +780,9 @@ class InsuranceFundKeeper:
                 try:
                     report = await self.run_once()
                     due = report.decision.next_due_ts
-                    sleep_for = None if due is None else max(0.5, float(due - report.now_ts))
+                    # The Clock's unix_timestamp is floored: aim a second early, then re-read
+                    # every 0.2 s, so the action lands in its first allowed slot.
+                    sleep_for = None if due is None else max(0.2, float(due - report.now_ts) - 1.0)
                 except KeeperError as exc:
                     log.warning("pass failed", error=str(exc), error_type=type(exc).__name__)
                     sleep_for = self.config.poll_interval_seconds

@@ -192,7 +192,7 @@ class TxSender:
         program_id: Pubkey,
         errors: ErrorTable,
         *,
-        resend_interval_seconds: float = 2.0,
+        resend_interval_seconds: float = 0.4,
         poll_interval_seconds: float = 0.4,
         max_poll_failures: int = 20,
     ) -> None:

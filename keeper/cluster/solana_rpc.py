@@ -8,6 +8,7 @@ the reader, the sender and their callers catch `RpcError` and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -34,7 +35,7 @@ from keeper.cluster.transport import (
     TxErrorJson,
     check_batch,
 )
-from keeper.core.errors import RpcBadAnswer, RpcError, RpcRejected
+from keeper.core.errors import RpcBadAnswer, RpcError, RpcRejected, RpcUnreachable
 from keeper.core.views import RawAccount
 
 R = TypeVar("R")
@@ -79,6 +80,31 @@ def rpc_boundary(method: str, endpoint: str, timeout_seconds: float) -> Iterator
         raise rpc_failure(method, endpoint, exc, timeout_seconds) from None
 
 
+#: the longest Retry-After honoured inline; a longer one fails the call to the caller's backoff
+MAX_INLINE_RETRY_AFTER = 2.0
+
+
+def _transient_pause(exc: BaseException, attempt: int) -> float | None:
+    """How long to wait before trying a failed call again; None if it is not transient."""
+    if isinstance(exc, SolanaRpcException) and isinstance(exc.__cause__, Exception):
+        exc = exc.__cause__
+    base = 0.2 * (1 << attempt)
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        if status == 429:
+            try:
+                after = float(str(exc.response.headers.get("retry-after", base)))
+            except ValueError:
+                after = base
+            return None if after > MAX_INLINE_RETRY_AFTER else max(float(after), base)
+        return base if status >= 500 else None
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return None
+    if isinstance(exc, httpx.TransportError | OSError):
+        return base
+    return None
+
+
 def _err_json(answer: Any) -> TxErrorJson | None:
     """The `err` field of a solders answer, in its JSON-RPC shape."""
     err: TxErrorJson | None = json.loads(answer.to_json()).get("err")
@@ -110,6 +136,7 @@ class SolanaRpcTransport:
         requests_per_second: int = 10,
         timeout_seconds: float = 10,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        transient_retries: int = 2,
     ) -> None:
         self._commitment = Commitment(commitment)
         self._endpoint = redact_url(url)
@@ -121,6 +148,7 @@ class SolanaRpcTransport:
                 transport=http_transport, timeout=timeout_seconds
             )
         self._throttle = Throttler(rate_limit=max(1, requests_per_second), period=1.0)
+        self.transient_retries = transient_retries
 
     @property
     def endpoint(self) -> str:
@@ -133,10 +161,29 @@ class SolanaRpcTransport:
     async def _call(
         self, call: str, request: Callable[[], Awaitable[R]], answer: Callable[[R], T]
     ) -> T:
-        """One throttled request, its answer converted to our types, inside the boundary."""
-        async with self._throttle:
-            with rpc_boundary(RPC_METHOD[call], self._endpoint, self.timeout_seconds):
-                return answer(await request())
+        """One throttled request, its answer converted to our types, inside the boundary.
+
+        A transient failure (429, 5xx, a reset or refused connection; not a timeout,
+        which already waited) is tried again up to `transient_retries` times after a
+        short pause, or the provider's Retry-After (capped), so one flaky answer does not
+        fail a whole pass or action. Every call here is idempotent: a re-sent
+        transaction is the same signed bytes.
+        """
+        for attempt in range(self.transient_retries + 1):
+            pause: float | None = None
+            try:
+                async with self._throttle:
+                    with rpc_boundary(RPC_METHOD[call], self._endpoint, self.timeout_seconds):
+                        try:
+                            return answer(await request())
+                        except Exception as exc:
+                            pause = _transient_pause(exc, attempt)
+                            raise
+            except RpcUnreachable:
+                if pause is None or attempt == self.transient_retries:
+                    raise
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_multiple(
         self, addresses: Sequence[Pubkey]
