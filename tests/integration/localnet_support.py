@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +31,8 @@ from spl.token.instructions import (
 )
 
 from keeper.core.profile import DRIFT_V2_84, PROFILES, Capability, ProgramProfile, get_profile
+from localnet.embedded import EmbeddedLocalnet
+from localnet.genesis import GenesisSpec, MarketSpec, StakerSpec
 
 GENESIS_UNIX_MS = 1_750_000_000_000
 
@@ -172,3 +175,17 @@ def profile_without(capability: Capability) -> ProgramProfile:
             pytest.skip(f"DRIFT_PROGRAM_SO is {real.name}, which has {capability.value}")
         return real
     return next(p for p in PROFILES.values() if p.refusal(capability) is not None)
+
+
+#: A localnet with a Token-2022 market: USDC (0) and a PYUSD-like market (1), alice funded.
+TOKEN_2022_START_TS = 1_767_225_600
+TOKEN_2022_SPEC = GenesisSpec(
+    markets=(MarketSpec(0, "USDC", 6), MarketSpec(1, "PYUSD", 6, token_2022=True)),
+    stakers=(StakerSpec("alice", token_amounts=((1, 5_000_000_000),)),),
+    created_ts=TOKEN_2022_START_TS,
+)
+
+
+def token_2022_localnet(profile: ProgramProfile, keys_dir: Path) -> EmbeddedLocalnet:
+    """The Token-2022 localnet under `profile` (enter it with `with`)."""
+    return EmbeddedLocalnet(profile, keys_dir, start_ts=TOKEN_2022_START_TS, spec=TOKEN_2022_SPEC)

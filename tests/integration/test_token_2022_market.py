@@ -8,28 +8,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from localnet_support import profile_with
+from localnet_support import profile_with, token_2022_localnet
 
 from keeper.app.cli import main
 from keeper.core.profile import Capability
 from keeper.core.programs import TOKEN_2022_PROGRAM_ID
 from localnet.embedded import EmbeddedLocalnet
-from localnet.genesis import GenesisSpec, MarketSpec, StakerSpec
-
-START_TS = 1_767_225_600
-SPEC = GenesisSpec(
-    markets=(MarketSpec(0, "USDC", 6), MarketSpec(1, "PYUSD", 6, token_2022=True)),
-    stakers=(StakerSpec("alice", token_amounts=((1, 5_000_000_000),)),),
-    created_ts=START_TS,
-)
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLocalnet]:
     profile = profile_with(Capability.TOKEN_2022)
-    with EmbeddedLocalnet(
-        profile, tmp_path_factory.mktemp("keys"), start_ts=START_TS, spec=SPEC
-    ) as n:
+    with token_2022_localnet(profile, tmp_path_factory.mktemp("keys")) as n:
         yield n
 
 
