@@ -20,18 +20,21 @@ class DriftAddresses:
     """PDAs under one program id. Pure: derives, never fetches."""
 
     program_id: Pubkey
+    #: Drift's seeds by default; a profile passes its own (Velocity: velocity_state/_signer).
+    state_seed: bytes = b"drift_state"
+    signer_seed: bytes = b"drift_signer"
 
     def _pda(self, *seeds: bytes) -> Pubkey:
         return Pubkey.find_program_address(list(seeds), self.program_id)[0]
 
     def state(self) -> Pubkey:
-        return self._pda(b"drift_state")
+        return self._pda(self.state_seed)
 
     def drift_signer(self) -> Pubkey:
-        return self._pda(b"drift_signer")
+        return self._pda(self.signer_seed)
 
     def drift_signer_nonce(self) -> int:
-        return Pubkey.find_program_address([b"drift_signer"], self.program_id)[1]
+        return Pubkey.find_program_address([self.signer_seed], self.program_id)[1]
 
     def spot_market(self, market_index: int) -> Pubkey:
         return self._pda(b"spot_market", _u16(market_index))

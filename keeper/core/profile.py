@@ -17,9 +17,10 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
+from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import ConfigError
 from keeper.core.ifmath import SPOT_UTILIZATION_PRECISION
-from keeper.core.programs import DRIFT_MAINNET_PROGRAM_ID
+from keeper.core.programs import DRIFT_MAINNET_PROGRAM_ID, VELOCITY_PROGRAM_ID
 from keeper.data import bundled_path
 
 BUNDLED_IDL_PATH = bundled_path("idl", "drift.json")
@@ -79,11 +80,19 @@ class ProgramProfile:
     if_structs_spot_market_mut: bool = True
     #: The protocol-v2 tag whose source this profile's error sites cite.
     source_tag: str = "v2.161.0"
+    #: PDA seeds of the State account and of the vault-signing PDA (Velocity renamed both).
+    state_seed: bytes = b"drift_state"
+    signer_seed: bytes = b"drift_signer"
     notes: str = field(default="", compare=False)
 
     @property
     def permissionless_quote_stake_update(self) -> bool:
         return not self.quote_stake_update_requires_authority
+
+    @property
+    def addresses(self) -> DriftAddresses:
+        """The program-derived addresses under this profile's id and seeds."""
+        return DriftAddresses(self.program_id, self.state_seed, self.signer_seed)
 
     def max_apr_for(self, market_index: int) -> int:
         for index, apr in self.max_apr_per_settle_by_market:
@@ -163,6 +172,20 @@ DRIFT_V2_84 = ProgramProfile(
     notes="Drift protocol v2.84 build (June 2024), the build behind the golden traces.",
 )
 
+#: Velocity, the relaunch of Drift on its own program (a fork of protocol-v2 with changed
+#: Insurance Fund rules and an Anchor 1.x IDL). `source_tag` names the velocity-v1 commit
+#: whose source the profile's rules and layouts were read from.
+VELOCITY = ProgramProfile(
+    name="velocity",
+    program_id=VELOCITY_PROGRAM_ID,
+    idl_path=bundled_path("idl", "velocity.json"),
+    state_seed=b"velocity_state",
+    signer_seed=b"velocity_signer",
+    source_tag="velocity-v1@068fe867",
+    notes="Velocity (velocity-exchange/velocity-v1), the relaunch of Drift; quote market USDT.",
+)
+
+# VELOCITY joins PROFILES once its IDL ships (keeper/data/idl/velocity.json).
 PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84)}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from solders.pubkey import Pubkey
 
 DRIFT_MAINNET_PROGRAM_ID = Pubkey.from_string("dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH")
+#: Velocity, the relaunch of Drift (devnet and mainnet share the id; lib.rs `declare_id!`).
+VELOCITY_PROGRAM_ID = Pubkey.from_string("vELoC1audYbSYVRXn1vPaV8Axoa9oU6BYmNGZZBDZ1P")
 SYSTEM_PROGRAM_ID = Pubkey.from_string("11111111111111111111111111111111")
 SPL_TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
