@@ -97,6 +97,16 @@ class SpotMarket:
     raw: bytes = field(repr=False, compare=False)
     #: the display name the market records (e.g. "USDC"), trailing padding removed
     name: str = field(default="", compare=False)
+    # Velocity's Insurance Fund fields (0 on Drift builds, which have none of them).
+    #: revenue booked to the IF but still held in the spot vault (a scaled deposit
+    #: balance); the IF's NAV counts its token value
+    if_revenue_receivable_scaled: int = 0
+    #: what the open settle period may still book into the IF (token units)
+    revenue_settle_allowance: int = 0
+    #: the part of the revenue pool reserved for perp-market IF revenue (token units)
+    perp_if_revenue_receivable: int = 0
+    #: the lowest NAV since the settle period opened (0: never settled): the APR cap base
+    if_last_settle_vault_amount: int = 0
 
     @property
     def symbol(self) -> str:
