@@ -347,6 +347,16 @@ def test_settle_on_a_9_decimal_market_at_index_one_underflows_the_allowance() ->
     division is exact); it needs confirming against a build of the program."""
     fund = _settled_market(decimals=9, revenue_pool_scaled=1_000, deposit_balance=1_000)
     _fails(Code.MathError, settle, fund, 10_000, 1_000, 7200)
+    # the implicit settle books the same way, so a due period blocks add (and request, cancel,
+    # remove) on such a market
+    _fails(Code.MathError, add, fund, Stake(), 10_000, 1_000, 1_000, 7200)
+    # with stakers the allowance is at most a tenth of the pool, so the debit is always
+    # ceil-scaled; without stakers there is no cap, the allowance covers the pool and the
+    # debit is the pool itself, which does not fail (and seeds T = NAV_before + 1000)
+    unstaked = replace(fund, total_shares=0, user_shares=0)
+    out = settle(unstaked, 10_000, 1_000, 7200)
+    assert (out.booked, out.fund.revenue_pool_scaled) == (1_000, 0)
+    assert out.fund.total_shares == 11_000
 
 
 def test_implicit_settle_books_during_a_pause_and_prices_off_nav() -> None:

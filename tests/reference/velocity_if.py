@@ -19,7 +19,9 @@ Sources (file, version; a "read id" is the stored version the file tools returne
        read id 69429093995.
 * [M]  programs/velocity/src/math/insurance.rs, commit ede71560, read id 69383636700.
 * [T]  programs/velocity/src/math/insurance/tests.rs, commit 94fc16e1, read id 69386061610.
-* [B]  programs/velocity/src/math/spot_balance.rs, commit 41adf00e, read id 69543865489.
+* [B]  programs/velocity/src/math/spot_balance.rs, read id 69437122633 (19 242 chars, the
+       version with `split_deposit_interest`); `get_spot_balance` and `get_token_amount` are
+       the same in commit 41adf00e (read id 69543865489).
 * [H]  programs/velocity/src/math/helpers.rs, commit 78b6330e, read id 69488694531.
 * [W]  programs/velocity/src/math/spot_withdraw.rs, commit 0405140a, read id 69860633321.
 * [SM] programs/velocity/src/state/spot_market.rs, commit 0405140a, read id 69645514188.
