@@ -562,3 +562,17 @@ def test_replace_fund_helper_is_shared() -> None:
     # mirror_factories.replace_fund keeps working for Velocity markets (views are shared)
     m = replace_fund(_staked().market, total_shares=5)
     assert m.insurance_fund.total_shares == 5
+
+
+def test_status_sees_the_receivable_the_remove_releases_first() -> None:
+    # 900 cash + 300 booked, no pause: the remove releases the 300 before it pays 1000
+    base = snapshot(request_shares=1000 * M, request_ts=NOW - COOLDOWN)
+    snap = _with_receivable(base, 300 * M)
+    m = snap.markets[0]
+    vault = dataclasses.replace(m.insurance_fund_vault, amount=900 * M)
+    snap = dataclasses.replace(snap, markets=(dataclasses.replace(m, insurance_fund_vault=vault),))
+    _, (status,) = snapshot_status(snap, VELOCITY)
+    assert status.withdrawable and status.withdraw_blockers == ()
+    (plan,) = decide(snap, ALICE, KeeperPolicy(settle=False), MirrorPlanner(VELOCITY)).plans
+    assert plan.action is ActionKind.WITHDRAW
+    assert [t.amount for t in plan.effect.transfers] == [300 * M, 1000 * M]

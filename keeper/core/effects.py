@@ -398,7 +398,7 @@ def book_revenue(
     check_invariants: bool,
 ) -> SettleResult:
     """Velocity `book_revenue_to_insurance_fund`: move revenue-pool claims into the IF's
-    receivable, up to the period's allowance; no tokens move (`release_receivable` does).
+    receivable, up to the period's allowance; no tokens move (`ifmath.release_receivable` does).
 
     `amount` is the booked token value. The fund mints no protocol shares: the booked
     revenue raises the share price of every holder; a fund without shares is seeded
@@ -469,21 +469,6 @@ def book_revenue(
     return SettleResult(m, amount, tuple(events))
 
 
-def release_receivable(market: SpotMarket) -> tuple[SpotMarket, int]:
-    """Velocity `settle_insurance_fund_revenue_receivable`: the whole receivable leaves
-    the market's deposits; its token value is what the spot vault pays the IF vault."""
-    scaled = market.if_revenue_receivable_scaled
-    if scaled == 0:
-        return market, 0
-    tokens = ifmath.deposit_tokens(scaled, market.cumulative_deposit_interest, market.decimals)
-    market = dataclasses.replace(
-        market,
-        deposit_balance=ifmath.u128_sub(market.deposit_balance, scaled),
-        if_revenue_receivable_scaled=0,
-    )
-    return market, ifmath.cast_to_u64(tokens)
-
-
 @dataclass(frozen=True)
 class FirstSettle:
     """What a staking instruction's implicit settle did: the market after it, the IF and
@@ -542,7 +527,7 @@ def settle_first(
         market, events = updated.market, ((updated.event,) if updated.event else ())
     if rules.withdraw_transfer_paused(_need(acc.state, "state"), market):
         return FirstSettle(market, vault, spot, events=events)
-    market, released = release_receivable(market)
+    market, released = ifmath.release_receivable(market)
     if released == 0:
         return FirstSettle(market, vault, spot, events=events)
     move = TokenMove(spot_vault.address, if_vault.address, released)
@@ -577,7 +562,7 @@ def _predict_booked_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile
         open_period=True,
         check_invariants=True,
     )
-    market, released = release_receivable(booked.market)
+    market, released = ifmath.release_receivable(booked.market)
     market = ifmath.with_fund(market, last_revenue_settle_ts=now_ts)
     ifmath.validate_spot_market_vault_amount(market, spot_vault.amount - released)
     return Effect(

@@ -537,3 +537,18 @@ def settle_cap_amount(cap_base: int, max_apr: int, period_seconds: int) -> int:
     i64; a period above ONE_YEAR still counts one settle a year)."""
     settles_per_year = max(ONE_YEAR_SECONDS // cast_to_u128(period_seconds), 1)
     return u128_mul(cap_base, max_apr) // PERCENTAGE_PRECISION // settles_per_year
+
+
+def release_receivable(market: SpotMarket) -> tuple[SpotMarket, int]:
+    """Velocity `settle_insurance_fund_revenue_receivable`: the whole receivable leaves
+    the market's deposits; its token value is what the spot vault pays the IF vault."""
+    scaled = market.if_revenue_receivable_scaled
+    if scaled == 0:
+        return market, 0
+    tokens = deposit_tokens(scaled, market.cumulative_deposit_interest, market.decimals)
+    market = dataclasses.replace(
+        market,
+        deposit_balance=u128_sub(market.deposit_balance, scaled),
+        if_revenue_receivable_scaled=0,
+    )
+    return market, cast_to_u64(tokens)

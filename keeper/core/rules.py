@@ -125,10 +125,22 @@ def withdraw_blockers(
 
     Without a stake, the market-wide reasons only (are withdrawals open at all?).
     `market_index` is the instruction's argument (None: the stake's own market).
+    Where the remove settles first (ImplicitSettle.BOOK_THEN_RELEASE), the stake's
+    checks see the pending receivable released into the IF vault unless a withdraw
+    pause defers it; what the settle would newly book (a due period, an allowance) only
+    `effects.predict_remove` computes, and it raises NAV and cash alike.
     """
     out = list(withdraw_gate_blockers(state, market, stake, profile, market_index))
     if stake is None:
         return tuple(out)
+    if profile.implicit_settle is ImplicitSettle.BOOK_THEN_RELEASE and not (
+        withdraw_transfer_paused(state, market)
+    ):
+        try:
+            market, released = ifmath.release_receivable(market)
+        except Rejected as rej:
+            return (*out, Blocker(DriftError(rej.code), "the receivable cannot be released"))
+        vault_amount += released
     return tuple(out) + withdraw_stake_blockers(market, stake, vault_amount, now_ts, profile)
 
 
