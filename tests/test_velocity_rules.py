@@ -576,3 +576,25 @@ def test_status_sees_the_receivable_the_remove_releases_first() -> None:
     (plan,) = decide(snap, ALICE, KeeperPolicy(settle=False), MirrorPlanner(VELOCITY)).plans
     assert plan.action is ActionKind.WITHDRAW
     assert [t.amount for t in plan.effect.transfers] == [300 * M, 1000 * M]
+
+
+def test_the_rebase_touch_buys_one_whole_share_on_velocity() -> None:
+    # after a big gain one share costs 3 base units: a 1-unit add would be 6360
+    acc = _staked(vault=3000, shares=1000)
+    assert rules.rebase_touch_amount(acc.market, 3000, DRIFT_MAINNET) == 1
+    touch = rules.rebase_touch_amount(acc.market, 3000, VELOCITY)
+    assert touch == 3
+    e = predict("addInsuranceFundStake", acc, {"marketIndex": 0, "amount": touch}, NOW, VELOCITY)
+    assert e.stake is not None and e.stake.if_shares == 1001
+    one = {"marketIndex": 0, "amount": 1}
+    assert _code("addInsuranceFundStake", acc, one, VELOCITY) == 6360
+
+
+def test_a_full_exit_amount_is_priced_at_nav() -> None:
+    acc = _staked(receivable=200 * M)
+    amount = rules.request_amount_for_shares(acc.market, 1000 * M, 1000 * M, VELOCITY)
+    args = {"marketIndex": 0, "amount": amount}
+    e = predict("requestRemoveInsuranceFundStake", acc, args, NOW, VELOCITY)
+    assert e.stake is not None and e.stake.last_withdraw_request_shares == 1000 * M
+    drift_amount = rules.request_amount_for_shares(acc.market, 1000 * M, 1000 * M, DRIFT_MAINNET)
+    assert drift_amount < amount

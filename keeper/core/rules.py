@@ -31,7 +31,8 @@ IF_PAUSE_INIT, IF_PAUSE_ADD, IF_PAUSE_REQUEST_REMOVE, IF_PAUSE_REMOVE = 0x01, 0x
 EXCHANGE_DEPOSIT_PAUSED, EXCHANGE_WITHDRAW_PAUSED = 0x01, 0x02
 # SpotMarket.status values (MarketStatus)
 STATUS_INITIALIZED, STATUS_SETTLEMENT, STATUS_DELISTED = 0, 7, 8
-# SpotMarket.paused_operations bit (SpotOperation::Withdraw)
+# SpotMarket.paused_operations bit (SpotOperation::Withdraw: Drift's value; Velocity's
+# paused_operations.rs is not in the index, its enum is assumed unchanged)
 SPOT_PAUSE_WITHDRAW = 0x08
 
 
@@ -381,6 +382,27 @@ def request_needs_rebase(stake: InsuranceFundStake, market: SpotMarket) -> bool:
 
 #: What the keeper adds to rebase a lagging stake before requesting (one base unit).
 REBASE_TOUCH_AMOUNT = 1
+
+
+def rebase_touch_amount(market: SpotMarket, vault_amount: int, profile: ProgramProfile) -> int:
+    """The add that rebases a lagging stake: one base unit, or where adds buy whole
+    shares only (`add_whole_shares`, else 6360) the price of one share, ceil(NAV / T)
+    (the add transfers just that share's cost). Priced on the accounts as they are: a
+    settle the add books first can raise the price, and the planner's prediction says so."""
+    fund = market.insurance_fund
+    if not profile.add_whole_shares or fund.total_shares == 0:
+        return REBASE_TOUCH_AMOUNT
+    nav = fund_nav(market, vault_amount, profile)
+    return max(REBASE_TOUCH_AMOUNT, ifmath.ceil_div(nav, fund.total_shares))
+
+
+def request_amount_for_shares(
+    market: SpotMarket, vault_amount: int, shares: int, profile: ProgramProfile
+) -> int:
+    """The largest request amount that converts to at most `shares` shares at the NAV
+    the request prices off (`ifmath.amount_for_shares` over `fund_nav`)."""
+    nav = fund_nav(market, vault_amount, profile)
+    return ifmath.amount_for_shares(shares, market.insurance_fund.total_shares, nav)
 
 
 def needs_rebase_touch(stake: InsuranceFundStake, market: SpotMarket) -> bool:
