@@ -7,25 +7,40 @@ from importlib.resources import files
 
 import pytest
 
-from keeper.core.error_codes import AnchorError, DriftError, SplTokenError
+from keeper.core.error_codes import APPENDED_AFTER_DRIFT, AnchorError, DriftError, SplTokenError
 from keeper.core.errors import ANCHOR_MESSAGES, EXPLANATIONS, SPL_TOKEN_MESSAGES
-from keeper.core.profile import DRIFT_MAINNET
+from keeper.core.profile import DRIFT_MAINNET, VELOCITY
 from keeper.program.idl import load_idl
 
 
-def _idl_errors() -> dict[int, str]:
-    doc = json.loads(files("keeper.data").joinpath("idl/drift.json").read_text())
+def _idl_errors(file: str = "idl/drift.json") -> dict[int, str]:
+    doc = json.loads(files("keeper.data").joinpath(file).read_text())
     return {e["code"]: e["name"] for e in doc["errors"]}
 
 
 @pytest.mark.parametrize("member", list(DriftError), ids=lambda m: m.name)
 def test_drift_errors_are_named_and_numbered_as_the_idl(member: DriftError) -> None:
-    assert _idl_errors().get(member.value) == member.name
+    if member in APPENDED_AFTER_DRIFT:
+        # A fork's own code: Drift's IDL ends before it (its numbers are not Drift's).
+        assert member.value not in _idl_errors()
+    else:
+        assert _idl_errors().get(member.value) == member.name
+
+
+@pytest.mark.skipif(not VELOCITY.idl_path.is_file(), reason="Velocity IDL not present")
+@pytest.mark.parametrize("member", list(DriftError), ids=lambda m: m.name)
+def test_velocity_idl_names_and_numbers_every_code_as_the_enum(member: DriftError) -> None:
+    """Velocity keeps Drift's numbering through 6349 and appends its own codes."""
+    assert _idl_errors("idl/velocity.json").get(member.value) == member.name
+
+
+def test_appended_codes_follow_drifts_last_error() -> None:
+    assert all(m.value > max(_idl_errors()) for m in APPENDED_AFTER_DRIFT)
 
 
 def test_error_table_names_every_enum_member_as_the_enum_does() -> None:
     table = load_idl(DRIFT_MAINNET.idl_path).errors
-    for member in DriftError:
+    for member in set(DriftError) - APPENDED_AFTER_DRIFT:
         assert table.lookup(member).name == member.name
     for anchor in AnchorError:
         info = table.lookup(anchor)

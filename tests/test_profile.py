@@ -87,3 +87,27 @@ def test_idl_errors_and_bad_idl(tmp_path: Path) -> None:
     broken.write_text("{}")
     with pytest.raises(ConfigError, match="not a legacy-format Anchor IDL"):
         load_idl(broken)
+
+
+def test_velocity_rule_flags_differ_from_drift_where_its_source_does() -> None:
+    from keeper.core.profile import VELOCITY, ImplicitSettle, SettleCapBase, SettleModel
+
+    for drift in (DRIFT_MAINNET, DRIFT_V2_84):
+        assert not drift.nav_includes_receivable and not drift.add_whole_shares
+        assert drift.implicit_settle is ImplicitSettle.ADD_WHEN_DUE
+        assert drift.settle_model is SettleModel.TRANSFER
+        assert drift.settle_cap_base is SettleCapBase.VAULT
+        assert drift.cancel_rejects_rebased_to_zero and not drift.cancel_sole_staker_guard
+        assert not drift.remove_cash_check and not drift.remove_records_outflow
+        assert not drift.settle_checks_market_withdraw_pause
+    assert VELOCITY.nav_includes_receivable and VELOCITY.add_whole_shares
+    assert VELOCITY.implicit_settle is ImplicitSettle.BOOK_THEN_RELEASE
+    assert VELOCITY.settle_model is SettleModel.BOOK_RECEIVABLE
+    assert VELOCITY.settle_cap_base is SettleCapBase.MIN_NAV_AND_LAST_SETTLE
+    assert VELOCITY.settle_checks_market_withdraw_pause
+    assert VELOCITY.cancel_sole_staker_guard and not VELOCITY.cancel_rejects_rebased_to_zero
+    assert VELOCITY.remove_cash_check and VELOCITY.remove_records_outflow
+    # one cap for every market, the quote market's stake alone mirrored, no fuel
+    assert VELOCITY.max_apr_for(15) == VELOCITY.max_apr_for(0) == 10_000_000
+    assert VELOCITY.user_stats_snapshot_markets == (0,)
+    assert not VELOCITY.user_stats_if_fuel

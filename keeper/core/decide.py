@@ -16,6 +16,7 @@ from the prediction; the next snapshot plans it afresh.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from keeper.core.actions import ActionKind
 from keeper.core.errors import KeeperError, ProgramError
 from keeper.core.fmt import format_ratio_ppm
 from keeper.core.plan import Plan, Planner
+from keeper.core.profile import ProgramProfile
 from keeper.core.snapshot import Snapshot
 
 #: utilization precision (1e6 = 100%)
@@ -266,9 +268,17 @@ def _settle(
     fund = m.market.insurance_fund
     if rules.settle_opens_at(m.market) is None:
         return  # settling is disabled for this market: nothing to wait for
-    if _wait_on(
-        ActionKind.SETTLE, index, rules.settle_blockers(snap.state, m.market, snap.now_ts), waits
-    ):
+    blockers = rules.settle_blockers(snap.state, m.market, snap.now_ts, profile=planner.profile)
+    if blockers and rules.settled_by_next_stake_instruction(m.market, planner.profile):
+        # Booked revenue (or the period's allowance) does not wait for the keeper: the
+        # next staking instruction of anyone settles it; only the explicit settle waits.
+        first = dataclasses.replace(
+            blockers[0],
+            reason=f"{blockers[0].reason}; booked revenue reaches the IF with the next "
+            "add, request, cancel or remove",
+        )
+        blockers = (first, *blockers[1:])
+    if _wait_on(ActionKind.SETTLE, index, blockers, waits):
         return
     # Nothing to settle now: look again when the pool changes or a period passes.
     later = snap.now_ts + fund.revenue_settle_period_seconds
@@ -321,14 +331,20 @@ def _withdraw(
     )
 
 
-def request_amount(snap: Snapshot, operator: Pubkey, mp: MarketPolicy) -> int | None:
-    """What the policy requests now, in base units; None = every share; 0 = nothing."""
+def request_amount(
+    snap: Snapshot, operator: Pubkey, mp: MarketPolicy, profile: ProgramProfile
+) -> int | None:
+    """What the policy requests now, in base units; None = every share; 0 = nothing.
+
+    The stake is valued at the fund's NAV (rules.fund_nav), as the request prices it.
+    """
     m = snap.market(mp.market_index)
     stake = snap.stake(operator, mp.market_index)
     assert stake is not None
     # A stake whose base lags is valued as the program's next touch rebases it.
     shares = ifmath.stake_shares(stake, m.market)
-    value = ifmath.stake_value(stake, m.market, m.if_vault_amount)
+    nav = rules.fund_nav(m.market, m.if_vault_amount, profile)
+    value = ifmath.stake_value(stake, m.market, nav)
     if mp.policy is Policy.EXIT:
         return None if shares else 0
     if mp.policy is Policy.CAP:
@@ -350,7 +366,7 @@ def _request(
 ) -> None:
     index = mp.market_index
     try:
-        amount = request_amount(snap, operator, mp)
+        amount = request_amount(snap, operator, mp, planner.profile)
     except ifmath.Rejected as rej:  # the program could not value it either: wait
         reason = f"the stake cannot be valued (program error {rej.code})"
         waits.append(Wait(ActionKind.REQUEST, index, reason, None, operator))

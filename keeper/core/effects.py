@@ -21,7 +21,13 @@ from keeper.core import account_structs, ifmath, rules
 from keeper.core.error_codes import DriftError, SplTokenError
 from keeper.core.ifmath import Rejected, TokenRejected
 from keeper.core.interest import update_interest
-from keeper.core.profile import ProgramProfile, UserStatsRemoveBasis
+from keeper.core.profile import (
+    ImplicitSettle,
+    ProgramProfile,
+    SettleCapBase,
+    SettleModel,
+    UserStatsRemoveBasis,
+)
 from keeper.core.rules import EXCHANGE_DEPOSIT_PAUSED, STATUS_DELISTED, STATUS_SETTLEMENT
 from keeper.core.views import (
     InsuranceFund,
@@ -161,6 +167,23 @@ _READS: dict[str, tuple[str, ...]] = {
     "initializeInsuranceFundStake": ("userStats",),
 }
 
+#: What the staking instructions also read to settle first where the profile's do
+#: (ImplicitSettle.BOOK_THEN_RELEASE: the vaults, and State for the withdraw pause).
+_SETTLE_FIRST_READS = ("state", "spotMarketVault", "insuranceFundVault")
+
+
+def _reads(instruction: str, profile: ProgramProfile) -> tuple[str, ...]:
+    reads = _READS.get(instruction, ())
+    if profile.implicit_settle is ImplicitSettle.BOOK_THEN_RELEASE and instruction in (
+        "addInsuranceFundStake",
+        "requestRemoveInsuranceFundStake",
+        "cancelRequestRemoveInsuranceFundStake",
+        "removeInsuranceFundStake",
+    ):
+        reads += tuple(r for r in _SETTLE_FIRST_READS if r not in reads)
+    return reads
+
+
 #: The accounts each handler `load_mut!`s, in its order (a read-only one fails 6065).
 _LOADS_MUT = ("insuranceFundStake", "userStats", "spotMarket")
 
@@ -285,7 +308,11 @@ def predict_settle(
         _need(acc.if_vault, "IF vault"),
         _need(acc.spot_vault, "spot market vault"),
     )
-    rules.raise_first(rules.settle_blockers(state, market, now_ts, spot_market_index))
+    rules.raise_first(
+        rules.settle_blockers(state, market, now_ts, spot_market_index, profile=profile)
+    )
+    if profile.settle_model is SettleModel.BOOK_RECEIVABLE:
+        return _predict_booked_settle(acc, now_ts, profile)
     result = settle_revenue(
         market, if_vault.amount, spot_vault.amount, now_ts, profile, explicit=True
     )
@@ -296,6 +323,252 @@ def predict_settle(
         market=result.market,
         transfers=(TokenMove(spot_vault.address, if_vault.address, result.amount),),
         events=result.events,
+    )
+
+
+# -- booking and release (profiles whose settle books a receivable) ----------------------
+
+
+def _booked_event(
+    m: SpotMarket,
+    amount: int,
+    spot_vault_amount: int,
+    if_vault_amount: int,
+    total_before: int,
+    now_ts: int,
+) -> dict[str, Any]:
+    fund = m.insurance_fund
+    return {
+        "name": "InsuranceFundRecord",
+        "data": {
+            "ts": now_ts,
+            "spotMarketIndex": m.market_index,
+            "perpMarketIndex": 0,
+            # fidelity: both factor fields carry the one `if_fee_factor`
+            "userIfFactor": fund.total_factor,
+            "totalIfFactor": fund.total_factor,
+            "vaultAmountBefore": spot_vault_amount,
+            "insuranceVaultAmountBefore": if_vault_amount,
+            "totalIfSharesBefore": total_before,
+            "totalIfSharesAfter": fund.total_shares,
+            "amount": amount,
+        },
+    }
+
+
+def _open_settle_period(
+    m: SpotMarket, if_vault_amount: int, spot_vault_amount: int, now_ts: int, profile: ProgramProfile
+) -> tuple[SpotMarket, bool]:
+    """Velocity `open_revenue_settle_period`: the period's allowance and the new period.
+
+    Drift's liquidity rule with the receivable excluded (it is already the IF's), then
+    /10 and the APR cap on min(NAV, last-settle NAV) while users hold shares. Returns
+    the market and whether the cap base was unset (the seeding settle books 0 and may).
+    """
+    fund = m.insurance_fund
+    claim = ifmath.validate_spot_market_vault_amount(m, spot_vault_amount)
+    unreserved = max(max(claim, 0) - ifmath.receivable_amount(m), 0)
+    amount = ifmath.revenue_pool_amount(m)
+    if unreserved < amount:
+        amount = unreserved // 2
+    cap_base_was_unset = fund.user_shares > 0 and m.if_last_settle_vault_amount == 0
+    if fund.user_shares > 0:
+        nav = ifmath.insurance_fund_nav(m, if_vault_amount)
+        base = (
+            min(nav, m.if_last_settle_vault_amount)
+            if profile.settle_cap_base is SettleCapBase.MIN_NAV_AND_LAST_SETTLE
+            else if_vault_amount
+        )
+        cap = ifmath.settle_cap_amount(
+            base, profile.max_apr_for(m.market_index), fund.revenue_settle_period_seconds
+        )
+        amount = min(amount // 10, cap)
+    m = dataclasses.replace(m, revenue_settle_allowance=ifmath.cast_to_u64(amount))
+    return ifmath.with_fund(m, last_revenue_settle_ts=now_ts), cap_base_was_unset
+
+
+def book_revenue(
+    market: SpotMarket,
+    if_vault_amount: int,
+    spot_vault_amount: int,
+    now_ts: int,
+    profile: ProgramProfile,
+    *,
+    open_period: bool,
+    check_invariants: bool,
+) -> SettleResult:
+    """Velocity `book_revenue_to_insurance_fund`: move revenue-pool claims into the IF's
+    receivable, up to the period's allowance; no tokens move (`ifmath.release_receivable` does).
+
+    `amount` is the booked token value. The fund mints no protocol shares: the booked
+    revenue raises the share price of every holder; a fund without shares is seeded
+    with T = NAV (ballast no instruction can withdraw).
+    """
+    updated = update_interest(market, now_ts, profile)
+    m = updated.market
+    events: list[dict[str, Any]] = [updated.event] if updated.event else []
+    if m.insurance_fund.revenue_settle_period_seconds == 0:
+        return SettleResult(m, 0, tuple(events))
+    cap_base_was_unset = False
+    if open_period:
+        m, cap_base_was_unset = _open_settle_period(
+            m, if_vault_amount, spot_vault_amount, now_ts, profile
+        )
+    pool = ifmath.revenue_pool_amount(m)
+    reserved = m.perp_if_revenue_receivable
+    if reserved > pool:
+        raise Rejected(DriftError.InvalidSpotMarketState, site="perp_receivable")
+    amount = min(ifmath.cast_to_u64(pool - reserved), m.revenue_settle_allowance)
+    if amount > 0 and reserved > 0:
+        # Keep the perp markets' reservation (rounded up) and one scaled unit in the pool.
+        minimum = ifmath.scaled_for_tokens_ceil(reserved, m)
+        if minimum > m.revenue_pool_scaled_balance:
+            raise Rejected(DriftError.InvalidSpotMarketState, site="perp_receivable")
+        available = max(m.revenue_pool_scaled_balance - minimum - 1, 0)
+        amount = min(
+            amount,
+            ifmath.cast_to_u64(
+                ifmath.deposit_tokens(available, m.cumulative_deposit_interest, m.decimals)
+            ),
+        )
+    nav_before = ifmath.insurance_fund_nav(m, if_vault_amount)
+    if amount > 0:
+        delta = (
+            m.revenue_pool_scaled_balance
+            if ifmath.revenue_pool_amount(m) <= amount
+            else ifmath.scaled_for_tokens_ceil(amount, m)
+        )
+        m = dataclasses.replace(
+            m,
+            revenue_pool_scaled_balance=ifmath.u128_sub(m.revenue_pool_scaled_balance, delta),
+            if_revenue_receivable_scaled=ifmath.u128_add(m.if_revenue_receivable_scaled, delta),
+        )
+        amount = ifmath.cast_to_u64(
+            ifmath.deposit_tokens(delta, m.cumulative_deposit_interest, m.decimals)
+        )
+        m = dataclasses.replace(
+            m, revenue_settle_allowance=ifmath.u64_sub(m.revenue_settle_allowance, amount)
+        )
+    if (
+        check_invariants
+        and not cap_base_was_unset
+        and amount == 0
+        and m.if_revenue_receivable_scaled == 0
+    ):
+        raise Rejected(DriftError.NoRevenueToSettleToIF)
+    total_before = m.insurance_fund.total_shares
+    if total_before == 0:
+        m = ifmath.with_fund(
+            m, total_shares=ifmath.cast_to_u128(ifmath.u64_add(nav_before, amount))
+        )
+    if open_period:
+        m = dataclasses.replace(m, if_last_settle_vault_amount=ifmath.u64_add(nav_before, amount))
+    events.append(
+        _booked_event(m, amount, spot_vault_amount, if_vault_amount, total_before, now_ts)
+    )
+    return SettleResult(m, amount, tuple(events))
+
+
+@dataclass(frozen=True)
+class FirstSettle:
+    """What a staking instruction's implicit settle did: the market after it, the IF and
+    spot vault amounts after its transfer, the transfer and its events."""
+
+    market: SpotMarket
+    if_vault_amount: int
+    spot_vault_amount: int
+    transfers: tuple[TokenMove, ...] = ()
+    events: tuple[dict[str, Any], ...] = ()
+
+
+def settle_first(
+    acc: IfAccounts, market: SpotMarket, now_ts: int, profile: ProgramProfile
+) -> FirstSettle:
+    """The settle a staking instruction runs before its own work (profile.implicit_settle).
+
+    Drift's add settles when a settle is due and moves the tokens at once. Velocity's
+    `attempt_settle_revenue_to_insurance_fund` books when due (opening a period) or
+    while the period's allowance lasts, only accrues interest when just a receivable
+    is pending, and releases the receivable into the IF vault unless the exchange or
+    the market has paused withdrawals (the booked revenue then waits in the spot vault,
+    already counted in NAV).
+    """
+    if_vault = _need(acc.if_vault, "IF vault")
+    spot_vault = _need(acc.spot_vault, "spot market vault")
+    vault, spot = if_vault.amount, spot_vault.amount
+    fund = market.insurance_fund
+    period = fund.revenue_settle_period_seconds
+    due = period > 0 and ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts) == 0
+    if profile.implicit_settle is ImplicitSettle.ADD_WHEN_DUE:
+        if not due:
+            return FirstSettle(market, vault, spot)
+        settled = settle_revenue(market, vault, spot, now_ts, profile, explicit=False)
+        if settled.amount == 0:
+            return FirstSettle(settled.market, vault, spot, events=settled.events)
+        move = TokenMove(spot_vault.address, if_vault.address, settled.amount)
+        return FirstSettle(
+            settled.market,
+            vault + settled.amount,
+            spot - settled.amount,
+            (move,),
+            settled.events,
+        )
+    allowance = market.revenue_settle_allowance > 0
+    if not due and market.if_revenue_receivable_scaled == 0 and not allowance:
+        return FirstSettle(market, vault, spot)
+    events: tuple[dict[str, Any], ...]
+    if due or allowance:
+        booked = book_revenue(
+            market, vault, spot, now_ts, profile, open_period=due, check_invariants=False
+        )
+        market, events = booked.market, booked.events
+    else:
+        updated = update_interest(market, now_ts, profile)
+        market, events = updated.market, ((updated.event,) if updated.event else ())
+    if rules.withdraw_transfer_paused(_need(acc.state, "state"), market):
+        return FirstSettle(market, vault, spot, events=events)
+    market, released = ifmath.release_receivable(market)
+    if released == 0:
+        return FirstSettle(market, vault, spot, events=events)
+    move = TokenMove(spot_vault.address, if_vault.address, released)
+    return FirstSettle(market, vault + released, spot - released, (move,), events)
+
+
+def _settle_first_if_staking_settles(
+    acc: IfAccounts, market: SpotMarket, now_ts: int, profile: ProgramProfile
+) -> FirstSettle:
+    """Request, cancel and remove settle first only where the profile says so (then,
+    like add, they re-check the reloaded spot vault, 6173)."""
+    vault = _need(acc.if_vault, "IF vault").amount
+    if profile.implicit_settle is not ImplicitSettle.BOOK_THEN_RELEASE:
+        return FirstSettle(market, vault, acc.spot_vault.amount if acc.spot_vault else 0)
+    first = settle_first(acc, market, now_ts, profile)
+    ifmath.validate_spot_market_vault_amount(first.market, first.spot_vault_amount)
+    return first
+
+
+def _predict_booked_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile) -> Effect:
+    """The explicit settle of a receivable-booking build (Velocity
+    `settle_revenue_to_insurance_fund`): open a period and book, then release the whole
+    receivable and transfer it, re-checking the spot vault after (6173)."""
+    if_vault = _need(acc.if_vault, "IF vault")
+    spot_vault = _need(acc.spot_vault, "spot market vault")
+    booked = book_revenue(
+        acc.market,
+        if_vault.amount,
+        spot_vault.amount,
+        now_ts,
+        profile,
+        open_period=True,
+        check_invariants=True,
+    )
+    market, released = ifmath.release_receivable(booked.market)
+    market = ifmath.with_fund(market, last_revenue_settle_ts=now_ts)
+    ifmath.validate_spot_market_vault_amount(market, spot_vault.amount - released)
+    return Effect(
+        market=market,
+        transfers=(TokenMove(spot_vault.address, if_vault.address, released),),
+        events=booked.events,
     )
 
 
@@ -369,37 +642,33 @@ def predict_add(
     check_token_balances: bool = True,
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
-    if_vault, spot_vault = (
-        _need(acc.if_vault, "IF vault"),
-        _need(acc.spot_vault, "spot market vault"),
-    )
+    if_vault = _need(acc.if_vault, "IF vault")
+    _need(acc.spot_vault, "spot market vault")
     user_token = _need(acc.user_token, "user token")
     rules.raise_first(rules.add_blockers(market, stake, amount, market_index))
-    events: list[dict[str, Any]] = []
-    transfers: list[TokenMove] = []
-    vault = if_vault.amount
-    spot_vault_after = spot_vault.amount
-    fund = market.insurance_fund
-    period = fund.revenue_settle_period_seconds
-    if period > 0 and ifmath.settle_wait_seconds(fund.last_revenue_settle_ts, period, now_ts) == 0:
-        settled = settle_revenue(market, vault, spot_vault.amount, now_ts, profile, explicit=False)
-        market = settled.market
-        events += settled.events
-        if settled.amount > 0:
-            transfers.append(TokenMove(spot_vault.address, if_vault.address, settled.amount))
-            vault += settled.amount
-            spot_vault_after -= settled.amount
+    first = settle_first(acc, market, now_ts, profile)
+    market = first.market
+    events: list[dict[str, Any]] = list(first.events)
+    transfers: list[TokenMove] = list(first.transfers)
+    vault = first.if_vault_amount
     # fidelity: add re-checks the (reloaded) spot vault whether or not it settled.
-    ifmath.validate_spot_market_vault_amount(market, spot_vault_after)
-    if vault == 0 and market.insurance_fund.total_shares != 0:
+    ifmath.validate_spot_market_vault_amount(market, first.spot_vault_amount)
+    nav = rules.fund_nav(market, vault, profile)
+    if nav == 0 and market.insurance_fund.total_shares != 0:
         raise Rejected(DriftError.InvalidIFForNewStakes)
-    market, stake = ifmath.rebase_accounts(market, stake, vault)
+    market, stake = ifmath.rebase_accounts(market, stake, nav)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
-    minted = ifmath.amount_to_shares(amount, fund.total_shares, vault)
+    if profile.add_whole_shares:
+        # Only the whole shares' exact cost is taken; the rest stays in the wallet.
+        cost, minted = ifmath.deposit_cost_and_shares(amount, fund.total_shares, nav)
+        if minted == 0:
+            raise Rejected(DriftError.IFDepositMintsZeroShares)
+    else:
+        cost, minted = amount, ifmath.amount_to_shares(amount, fund.total_shares, nav)
     # fidelity: cost basis is i64 — `amount.cast::<i64>()` (CastingFailure) then an
     # i64 safe_add (MathError); shares are u128 safe_adds.
-    amount_i64 = ifmath.cast_to_i64(amount)
+    amount_i64 = ifmath.cast_to_i64(cost)
     cost_basis = (
         amount_i64 if stake.if_shares == 0 else ifmath.i64_add(stake.cost_basis, amount_i64)
     )
@@ -414,22 +683,22 @@ def predict_add(
     fund = market.insurance_fund
     snapshot = stake.market_index in profile.user_stats_snapshot_markets
     # fidelity: the snapshot's `vault.safe_add(amount)` is u64 (only where it is taken).
-    vault_after = ifmath.u64_add(vault, amount) if snapshot else vault + amount
-    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault_after, profile)
+    nav_after = ifmath.u64_add(nav, cost) if snapshot else nav + cost
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, nav_after, profile)
     events.append(
         _stake_event(
             stake,
             "Stake",
-            amount,
+            cost,
             vault,
             before,
             (stake.if_shares, fund.user_shares, fund.total_shares),
             now_ts,
         )
     )
-    transfers.append(TokenMove(user_token.address, if_vault.address, amount))
+    transfers.append(TokenMove(user_token.address, if_vault.address, cost))
     if check_token_balances:
-        _check_receive(user_token.amount, vault, amount, tuple(transfers))
+        _check_receive(user_token.amount, vault, cost, tuple(transfers))
     return Effect(
         market=market,
         stake=stake,
@@ -443,37 +712,54 @@ def predict_request(
     acc: IfAccounts, market_index: int, amount: int, now_ts: int, profile: ProgramProfile
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
-    vault = _need(acc.if_vault, "IF vault").amount
-    rules.raise_first(rules.request_blockers(market, stake, vault, amount, market_index))
+    rules.raise_first(rules.request_gate_blockers(market, stake, market_index))
+    first = _settle_first_if_staking_settles(acc, market, now_ts, profile)
+    market, vault = first.market, first.if_vault_amount
+    nav = rules.fund_nav(market, vault, profile)
+    rules.raise_first(rules.request_share_blockers(market, stake, nav, amount))
     fund = market.insurance_fund
-    shares = ifmath.amount_to_shares(amount, fund.total_shares, vault)
+    shares = ifmath.amount_to_shares(amount, fund.total_shares, nav)
     stake = dataclasses.replace(stake, last_withdraw_request_shares=shares)
-    market, stake = ifmath.rebase_accounts(market, stake, vault)
+    market, stake = ifmath.rebase_accounts(market, stake, nav)
     fund = market.insurance_fund
-    value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, vault)
+    value = ifmath.request_value(stake.last_withdraw_request_shares, fund.total_shares, nav)
     shares_now = (stake.if_shares, fund.user_shares, fund.total_shares)
-    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, nav, profile)
     event = _stake_event(stake, "UnstakeRequest", value, vault, shares_now, shares_now, now_ts)
     stake = dataclasses.replace(
         stake, last_withdraw_request_value=value, last_withdraw_request_ts=now_ts
     )
-    return Effect(market=market, stake=stake, user_stats=stats, events=(event,))
+    return Effect(
+        market=market,
+        stake=stake,
+        user_stats=stats,
+        transfers=first.transfers,
+        events=(*first.events, event),
+    )
 
 
 def predict_cancel(
     acc: IfAccounts, market_index: int, now_ts: int, profile: ProgramProfile
 ) -> Effect:
     market, stake = acc.market, _need(acc.stake, "stake")
-    vault = _need(acc.if_vault, "IF vault").amount
-    rules.raise_first(rules.cancel_blockers(market, stake, vault, market_index))
-    market, stake = ifmath.rebase_accounts(market, stake, vault)
+    rules.raise_first(rules.cancel_gate_blockers(stake, market_index))
+    first = _settle_first_if_staking_settles(acc, market, now_ts, profile)
+    market, vault = first.market, first.if_vault_amount
+    nav = rules.fund_nav(market, vault, profile)
+    rules.raise_first(
+        rules.cancel_share_blockers(
+            market, stake, nav, rejects_rebased_to_zero=profile.cancel_rejects_rebased_to_zero
+        )
+    )
+    market, stake = ifmath.rebase_accounts(market, stake, nav)
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
     lost = ifmath.cancel_shares_lost(
         stake.last_withdraw_request_shares,
         fund.total_shares,
-        vault,
+        nav,
         stake.last_withdraw_request_value,
+        sole_staker_guard=profile.cancel_sole_staker_guard,
     )
     # fidelity: u128 safe_sub / safe_decrement
     stake = dataclasses.replace(stake, if_shares=ifmath.u128_sub(stake.if_shares, lost))
@@ -483,7 +769,7 @@ def predict_cancel(
         user_shares=ifmath.u128_sub(fund.user_shares, lost),
     )
     fund = market.insurance_fund
-    stats = _user_stats_snapshot(acc.user_stats, stake, fund, vault, profile)
+    stats = _user_stats_snapshot(acc.user_stats, stake, fund, nav, profile)
     event = _stake_event(
         stake,
         "UnstakeCancelRequest",
@@ -499,7 +785,13 @@ def predict_cancel(
         last_withdraw_request_value=0,
         last_withdraw_request_ts=now_ts,
     )
-    return Effect(market=market, stake=stake, user_stats=stats, events=(event,))
+    return Effect(
+        market=market,
+        stake=stake,
+        user_stats=stats,
+        transfers=first.transfers,
+        events=(*first.events, event),
+    )
 
 
 def predict_remove(
@@ -507,16 +799,17 @@ def predict_remove(
 ) -> Effect:
     state, market, stake = _need(acc.state, "state"), acc.market, _need(acc.stake, "stake")
     if_vault, user_token = _need(acc.if_vault, "IF vault"), _need(acc.user_token, "user token")
-    vault = if_vault.amount
     # Every check of the remove, its post-transfer ones included, is a withdraw blocker.
-    rules.raise_first(
-        rules.withdraw_blockers(state, market, stake, vault, now_ts, profile, market_index)
-    )
-    market, stake = ifmath.rebase_accounts(market, stake, vault)
+    rules.raise_first(rules.withdraw_gate_blockers(state, market, stake, profile, market_index))
+    first = _settle_first_if_staking_settles(acc, market, now_ts, profile)
+    market, vault = first.market, first.if_vault_amount
+    rules.raise_first(rules.withdraw_stake_blockers(market, stake, vault, now_ts, profile))
+    nav = rules.fund_nav(market, vault, profile)
+    market, stake = ifmath.rebase_accounts(market, stake, nav)
     shares = stake.last_withdraw_request_shares
     fund = market.insurance_fund
     before = (stake.if_shares, fund.user_shares, fund.total_shares)
-    value_now = ifmath.shares_to_amount(shares, fund.total_shares, vault)
+    value_now = ifmath.shares_to_amount(shares, fund.total_shares, nav)
     paid = min(value_now, stake.last_withdraw_request_value)
     stake = dataclasses.replace(
         stake,
@@ -532,8 +825,14 @@ def predict_remove(
         total_shares=ifmath.u128_sub(fund.total_shares, shares),
         user_shares=ifmath.u128_sub(fund.user_shares, shares),
     )
+    if profile.remove_records_outflow:
+        # record_insurance_fund_outflow: the cap base falls to the NAV the payout leaves.
+        market = dataclasses.replace(
+            market,
+            if_last_settle_vault_amount=min(market.if_last_settle_vault_amount, max(nav - paid, 0)),
+        )
     fund = market.insurance_fund
-    basis = vault - (
+    basis = nav - (
         paid
         if profile.user_stats_remove_basis is UserStatsRemoveBasis.VAULT_MINUS_WITHDRAWN
         else value_now
@@ -552,8 +851,8 @@ def predict_remove(
         market=market,
         stake=stake,
         user_stats=stats,
-        transfers=(TokenMove(if_vault.address, user_token.address, paid),),
-        events=(event,),
+        transfers=(*first.transfers, TokenMove(if_vault.address, user_token.address, paid)),
+        events=(*first.events, event),
     )
 
 
@@ -608,7 +907,8 @@ def predict_update_quote_stake(acc: IfAccounts, now_ts: int, profile: ProgramPro
     fund = market.insurance_fund
     if stake.if_base != fund.shares_base:
         raise Rejected(DriftError.InvalidIFRebase)
-    value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, vault)
+    nav = rules.fund_nav(market, vault, profile)
+    value = ifmath.shares_to_amount(stake.if_shares, fund.total_shares, nav)
     return Effect(
         market=market,
         stake=stake,
@@ -649,7 +949,7 @@ def predict(
     """
     present = {
         role: getattr(accounts, ACCOUNT_ROLES[role]) is not None
-        for role in _READS.get(instruction, ())
+        for role in _reads(instruction, profile)
     }
     account_structs.raise_first_missing(instruction, present, profile)
     account_structs.raise_foreign_token_accounts(

@@ -2,7 +2,8 @@
 
 Members are named exactly as the program's IDL (Drift), anchor-lang 0.29 (Anchor) and
 the SPL Token `TokenError` enum name them, so `DriftError(code).name` is the name a
-validator log shows. The IDL stays the source of names and messages for display
+validator log shows. Forks keep Drift's numbering and append their own codes after it
+(`APPENDED_AFTER_DRIFT`). The IDL stays the source of names and messages for display
 (keeper.core.errors.ErrorTable); a test keeps these enums and the IDL in agreement.
 """
 
@@ -26,6 +27,7 @@ class DriftError(enum.IntEnum):
     TryingToRemoveLiquidityTooFast = 6133
     InvalidSpotMarketState = 6135
     InsufficientIFShares = 6145
+    MarketWithdrawPaused = 6149
     SpotMarketVaultInvariantViolated = 6173
     RevenueSettingsCannotSettleToIF = 6176
     NoRevenueToSettleToIF = 6177
@@ -43,6 +45,16 @@ class DriftError(enum.IntEnum):
     InvalidIFSharesDetected = 6203
     InsuranceFundOperationPaused = 6258
     NonZeroTransferFee = 6282
+    # Appended by Velocity's error.rs after Drift's last variant (see APPENDED_AFTER_DRIFT).
+    IFDepositMintsZeroShares = 6360
+    InvalidAccountExtension = 6367
+
+
+#: Codes a fork appended after Drift's last IDL error: Drift's IDL does not define them,
+#: each build that raises them does (a test checks them against that build's IDL).
+APPENDED_AFTER_DRIFT: frozenset[DriftError] = frozenset(
+    {DriftError.IFDepositMintsZeroShares, DriftError.InvalidAccountExtension}
+)
 
 
 class AnchorError(enum.IntEnum):

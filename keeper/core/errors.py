@@ -193,7 +193,15 @@ EXPLANATIONS: dict[int, str] = {
     DriftError.RevenueSettingsCannotSettleToIF: "It is too early to settle revenue again (settles happen once per settle period).",
     DriftError.NoRevenueToSettleToIF: "The revenue pool holds nothing that can be settled right now.",
     DriftError.InvalidIFUnstake: "There is no pending unstake request to withdraw.",
-    DriftError.InvalidIFUnstakeSize: "The unstake request is larger than the vault allows.",
+    DriftError.MarketWithdrawPaused: (
+        "The admin has paused withdrawals on this spot market, which also stops revenue "
+        "settles into its insurance fund; settle again once the pause lifts."
+    ),
+    DriftError.InvalidIFUnstakeSize: (
+        "The unstake is larger than the insurance fund vault can pay: either the request "
+        "exceeds the vault, or booked revenue is still held back in the spot vault by a "
+        "withdraw pause and the vault's cash is short; withdraw again once the pause lifts."
+    ),
     DriftError.InvalidIFUnstakeCancel: "The pending request was reduced to zero shares by a rebase and cannot be cancelled.",
     DriftError.InvalidIFForNewStakes: "The insurance fund vault is empty but has shares outstanding; new stakes are refused.",
     DriftError.InvalidIFRebase: (
@@ -207,6 +215,13 @@ EXPLANATIONS: dict[int, str] = {
     DriftError.IncorrectSpotMarketAccountPassed: "The stake account belongs to another spot market.",
     DriftError.InvalidIFSharesDetected: "The insurance fund has shares but an empty vault.",
     DriftError.InsuranceFundOperationPaused: "The admin has paused this insurance fund operation for the market.",
+    DriftError.IFDepositMintsZeroShares: (
+        "The amount is worth less than one insurance fund share, so it would buy nothing; "
+        "stake a larger amount (at least the price of one share)."
+    ),
+    DriftError.InvalidAccountExtension: (
+        "The account cannot be extended (it is too short or of a kind the program does not grow)."
+    ),
     DriftError.NonZeroTransferFee: "The token has a transfer fee, which the insurance fund does not accept.",
 }
 

@@ -283,14 +283,23 @@ def remove_payout(
 
 
 def cancel_shares_lost(
-    shares: int, total_shares: int, vault_amount: int, request_value_amount: int
+    shares: int,
+    total_shares: int,
+    vault_amount: int,
+    request_value_amount: int,
+    *,
+    sole_staker_guard: bool = False,
 ) -> int:
     """Shares a cancel burns: the requested slice's gain during the cooldown.
 
     math/insurance.rs `calculate_if_shares_lost` (remove computes it too, and fails
     with its errors): the requested shares are re-bought at the frozen value from the
-    rest of the fund, in u128 shares and u64 tokens.
+    rest of the fund, in u128 shares and u64 tokens. With `sole_staker_guard` (Velocity,
+    OtterSec #108) a request of every share (n ≥ T) loses nothing: there is no other
+    holder to forfeit to, and the re-buy from an empty rest would burn the whole request.
     """
+    if sole_staker_guard and shares >= total_shares:
+        return 0
     if shares_to_amount(shares, total_shares, vault_amount) <= request_value_amount:
         return 0
     kept = amount_to_shares(
@@ -471,3 +480,75 @@ def share_price(total_shares: int, vault_amount: int) -> int:
 
 def cooldown_matures_ts(request_ts: int, unstaking_period_seconds: int) -> int:
     return request_ts + unstaking_period_seconds
+
+
+# -- NAV, whole-share deposits, the receivable (Velocity) -------------------------------
+#
+# Velocity books settled revenue into a receivable (a scaled deposit claim held in the
+# spot vault) before it transfers it, and prices shares off the fund's NAV: the IF
+# vault's cash plus that claim's token value. On Drift the receivable is always 0.
+
+
+def receivable_amount(market: SpotMarket) -> int:
+    """Token value of `if_revenue_receivable_scaled`: a deposit balance, floored.
+
+    Velocity `SpotMarket::get_insurance_fund_revenue_receivable` (the scaled claim at
+    the market's cumulative deposit interest, as get_token_amount Deposit computes it).
+    """
+    return deposit_tokens(
+        market.if_revenue_receivable_scaled, market.cumulative_deposit_interest, market.decimals
+    )
+
+
+def insurance_fund_nav(market: SpotMarket, vault_amount: int) -> int:
+    """Velocity controller/insurance.rs `get_insurance_fund_nav`: the vault (u64) plus
+    the receivable cast to u64 (CastingFailure), a u64 checked add (MathError)."""
+    return u64_add(vault_amount, cast_to_u64(receivable_amount(market)))
+
+
+def deposit_cost_and_shares(amount: int, total_shares: int, nav: int) -> tuple[int, int]:
+    """The whole shares `amount` buys and their exact token cost: (cost, shares).
+
+    Velocity math/insurance.rs `deposit_amount_and_shares_for_if_stake`, in U192:
+    n = floor(amount·T/NAV), cost = ceil(n·NAV/T) ≤ amount, so the fund never sells
+    below price and no part of a deposit is given to the other holders as rounding.
+    (0, 0) when `amount` is below one share's price; an empty fund prices 1:1 (and must
+    have no shares, 6203).
+    """
+    if nav == 0:
+        _require(total_shares == 0, DriftError.InvalidIFSharesDetected)
+        return amount, cast_to_u128(amount)
+    shares = _checked(amount * total_shares, 0, U192_MAX) // nav
+    if shares == 0:
+        return 0, 0
+    cost = ceil_div(_checked(shares * nav, 0, U192_MAX), total_shares)
+    return cast_to_u64(cast_to_u128(cost)), cast_to_u128(shares)
+
+
+def scaled_for_tokens_ceil(tokens: int, market: SpotMarket) -> int:
+    """`get_spot_balance(tokens, Deposit, round_up=true)`: the scaled claim that is worth
+    at least `tokens` (u128 product, divided by the cumulative deposit interest, up)."""
+    precision = balance_precision(market.decimals)
+    return ceil_div(u128_mul(tokens, precision), market.cumulative_deposit_interest)
+
+
+def settle_cap_amount(cap_base: int, max_apr: int, period_seconds: int) -> int:
+    """Velocity `apply_revenue_settle_caps`: the APR cap in u128 (the period cast from
+    i64; a period above ONE_YEAR still counts one settle a year)."""
+    settles_per_year = max(ONE_YEAR_SECONDS // cast_to_u128(period_seconds), 1)
+    return u128_mul(cap_base, max_apr) // PERCENTAGE_PRECISION // settles_per_year
+
+
+def release_receivable(market: SpotMarket) -> tuple[SpotMarket, int]:
+    """Velocity `settle_insurance_fund_revenue_receivable`: the whole receivable leaves
+    the market's deposits; its token value is what the spot vault pays the IF vault."""
+    scaled = market.if_revenue_receivable_scaled
+    if scaled == 0:
+        return market, 0
+    tokens = deposit_tokens(scaled, market.cumulative_deposit_interest, market.decimals)
+    market = dataclasses.replace(
+        market,
+        deposit_balance=u128_sub(market.deposit_balance, scaled),
+        if_revenue_receivable_scaled=0,
+    )
+    return market, cast_to_u64(tokens)

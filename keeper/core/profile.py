@@ -46,6 +46,48 @@ class UserStatsRemoveBasis(enum.Enum):
     VAULT_MINUS_WITHDRAWN = "vault_minus_withdrawn"
 
 
+class ImplicitSettle(enum.Enum):
+    """Which staking instructions settle revenue first, and how (spec §4.5).
+
+    Drift's add alone settles, and only when a settle is due: the settled tokens move
+    from the spot vault into the IF vault at once. Velocity's add, request, cancel and
+    remove all call `attempt_settle_revenue_to_insurance_fund` (controller/insurance.rs):
+    they *book* revenue into the receivable when a settle is due or the period's
+    allowance is left, then *release* the whole receivable into the IF vault unless a
+    withdraw pause (exchange or market) defers the transfer.
+    """
+
+    ADD_WHEN_DUE = "add_when_due"
+    BOOK_THEN_RELEASE = "book_then_release"
+
+
+class SettleModel(enum.Enum):
+    """What a settle does with the revenue pool.
+
+    Drift transfers the (capped) pool into the IF vault and mints the protocol's cut
+    as shares. Velocity (controller/insurance.rs `book_revenue_to_insurance_fund`)
+    moves the scaled claim from the pool into `insurance_fund_revenue_receivable_scaled`
+    up to the open period's `revenue_settle_allowance`, keeps the perp markets'
+    reservation in the pool, mints no protocol shares (only seeds `T = NAV` when the
+    fund has no shares: ballast), snapshots the NAV when it opens a period, and
+    releases the receivable for transfer.
+    """
+
+    TRANSFER = "transfer"
+    BOOK_RECEIVABLE = "book_receivable"
+
+
+class SettleCapBase(enum.Enum):
+    """The balance the per-settle APR cap is a fraction of."""
+
+    #: Drift: the IF vault amount before the settle
+    VAULT = "vault"
+    #: Velocity `apply_revenue_settle_caps`: min(NAV, `if_last_settle_vault_amount`),
+    #: the lowest NAV since the period opened; 0 (never settled) caps the seeding
+    #: settle at 0
+    MIN_NAV_AND_LAST_SETTLE = "min_nav_and_last_settle"
+
+
 @dataclass(frozen=True)
 class ProgramProfile:
     """A Drift program deployment: id, IDL and the rules of its build."""
@@ -83,6 +125,41 @@ class ProgramProfile:
     #: PDA seeds of the State account and of the vault-signing PDA (Velocity renamed both).
     state_seed: bytes = b"drift_state"
     signer_seed: bytes = b"drift_signer"
+    # -- Insurance Fund rules that forks changed (Drift's values are the defaults) -----
+    #: Shares are priced off NAV = IF vault + the receivable's token value (Velocity
+    #: controller/insurance.rs `get_insurance_fund_nav`); Drift prices off the vault.
+    nav_includes_receivable: bool = False
+    #: Which staking instructions settle first, and how (ImplicitSettle).
+    implicit_settle: ImplicitSettle = ImplicitSettle.ADD_WHEN_DUE
+    #: What a settle does with the revenue pool (SettleModel).
+    settle_model: SettleModel = SettleModel.TRANSFER
+    #: The APR cap's base (SettleCapBase).
+    settle_cap_base: SettleCapBase = SettleCapBase.VAULT
+    #: The explicit settle refuses a market whose own Withdraw operation is paused
+    #: (MarketWithdrawPaused 6149; Velocity keeper/insurance_fund.rs
+    #: `handle_settle_revenue_to_insurance_fund`, after 6088, before 6176).
+    settle_checks_market_withdraw_pause: bool = False
+    #: Add buys whole shares only: n = floor(amount·T/NAV), it transfers
+    #: cost = ceil(n·NAV/T) ≤ amount and refuses n == 0 (IFDepositMintsZeroShares 6360;
+    #: Velocity math/insurance.rs `deposit_amount_and_shares_for_if_stake`). Drift
+    #: transfers `amount` and keeps the rounding for the other holders.
+    add_whole_shares: bool = False
+    #: Cancel's shares-lost is 0 when the request is every share (n ≥ T: the sole
+    #: staker; Velocity math/insurance.rs `calculate_if_shares_lost`, OtterSec #108).
+    cancel_sole_staker_guard: bool = False
+    #: Cancel refuses a request a rebase floored to 0 shares (InvalidIFUnstakeCancel
+    #: 6187). Velocity removed the check (controller
+    #: `cancel_request_remove_insurance_fund_stake`, .changeset/if-cancel-rebase-floor).
+    cancel_rejects_rebased_to_zero: bool = True
+    #: Remove refuses a payout the IF vault's cash cannot cover (`pay == 0 || pay < V`,
+    #: InvalidIFUnstakeSize 6186; Velocity controller `remove_insurance_fund_stake`).
+    remove_cash_check: bool = False
+    #: Remove lowers the cap base `if_last_settle_vault_amount` to NAV − pay (Velocity
+    #: controller `record_insurance_fund_outflow`).
+    remove_records_outflow: bool = False
+    #: The IF snapshot in UserStats accrues fuel (Drift `update_user_stats_if_stake_amount`);
+    #: Velocity's has no fuel. The mirror models fuel on neither (the fields pass through).
+    user_stats_if_fuel: bool = True
     notes: str = field(default="", compare=False)
 
     @property
@@ -181,6 +258,22 @@ VELOCITY = ProgramProfile(
     idl_path=bundled_path("idl", "velocity.json"),
     state_seed=b"velocity_state",
     signer_seed=b"velocity_signer",
+    # One APR cap for every market: controller/insurance.rs `apply_revenue_settle_caps`
+    # uses MAX_APR_PER_REVENUE_SETTLE_TO_INSURANCE_FUND_VAULT alone (no gov market).
+    max_apr_per_settle_by_market=(),
+    # controller/insurance.rs `update_user_stats_if_stake_amount`: market 0 only.
+    user_stats_snapshot_markets=(0,),
+    nav_includes_receivable=True,
+    implicit_settle=ImplicitSettle.BOOK_THEN_RELEASE,
+    settle_model=SettleModel.BOOK_RECEIVABLE,
+    settle_cap_base=SettleCapBase.MIN_NAV_AND_LAST_SETTLE,
+    settle_checks_market_withdraw_pause=True,
+    add_whole_shares=True,
+    cancel_sole_staker_guard=True,
+    cancel_rejects_rebased_to_zero=False,
+    remove_cash_check=True,
+    remove_records_outflow=True,
+    user_stats_if_fuel=False,
     source_tag="velocity-v1@068fe867",
     notes="Velocity (velocity-exchange/velocity-v1), the relaunch of Drift; quote market USDT.",
 )

@@ -35,8 +35,18 @@ class MarketStatus:
     settle_enabled: bool
     next_settle_ts: int
     unstaking_period_seconds: int
-    #: tokens per share × 1e6 (ifmath.share_price)
+    #: tokens per share × 1e6 (ifmath.share_price, at the NAV)
     share_price: int = 0
+    #: what shares are a fraction of: the IF vault, plus the booked receivable where the
+    #: profile counts it (rules.fund_nav); `protocol_shares` is then ballast
+    nav: int = 0
+    #: revenue booked to the IF but still in the spot vault (token units)
+    if_receivable_amount: int = 0
+    #: what the open settle period may still book (token units)
+    settle_allowance: int = 0
+    #: the next add/request/cancel/remove moves revenue into the IF before the next
+    #: explicit settle (rules.settled_by_next_stake_instruction)
+    settled_by_next_stake_instruction: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {camel_case(f.name): getattr(self, f.name) for f in fields(self)}
@@ -77,6 +87,7 @@ def market_status(
     utilization = ifmath.market_utilization(market)
     blockers = rules.withdraw_blockers(state, market, None, snap.if_vault_amount, now_ts, profile)
     next_settle = rules.settle_opens_at(market)
+    nav = rules.fund_nav(market, snap.if_vault_amount, profile)
     return MarketStatus(
         market_index=market.market_index,
         symbol=market.symbol,
@@ -95,7 +106,11 @@ def market_status(
         settle_enabled=next_settle is not None,
         next_settle_ts=next_settle or 0,
         unstaking_period_seconds=fund.unstaking_period_seconds,
-        share_price=ifmath.share_price(fund.total_shares, snap.if_vault_amount),
+        share_price=ifmath.share_price(fund.total_shares, nav),
+        nav=nav,
+        if_receivable_amount=ifmath.receivable_amount(market),
+        settle_allowance=market.revenue_settle_allowance,
+        settled_by_next_stake_instruction=rules.settled_by_next_stake_instruction(market, profile),
     )
 
 
@@ -113,18 +128,19 @@ def stake_status(
         state, snap.market, stake, snap.if_vault_amount, now_ts, profile
     )
     fund = snap.market.insurance_fund
+    nav = rules.fund_nav(snap.market, snap.if_vault_amount, profile)
     shares = ifmath.stake_shares(stake, snap.market)
     requested = min(stake.last_withdraw_request_shares, shares)
-    requested_now = ifmath.shares_to_amount(requested, fund.total_shares, snap.if_vault_amount)
-    rest_now = ifmath.shares_to_amount(shares - requested, fund.total_shares, snap.if_vault_amount)
+    requested_now = ifmath.shares_to_amount(requested, fund.total_shares, nav)
+    rest_now = ifmath.shares_to_amount(shares - requested, fund.total_shares, nav)
     position = (min(stake.last_withdraw_request_value, requested_now) if pending else 0) + rest_now
     if not pending:
-        position = ifmath.stake_value(stake, snap.market, snap.if_vault_amount)
+        position = ifmath.stake_value(stake, snap.market, nav)
     return StakeStatus(
         authority=stake.authority,
         market_index=stake.market_index,
         shares=ifmath.stake_shares(stake, snap.market),
-        value_amount=ifmath.stake_value(stake, snap.market, snap.if_vault_amount),
+        value_amount=ifmath.stake_value(stake, snap.market, nav),
         cost_basis=stake.cost_basis,
         request_shares=stake.last_withdraw_request_shares,
         request_value=stake.last_withdraw_request_value,

@@ -117,7 +117,10 @@ def check_market(
                 f"market {idx}: user shares {fund.user_shares} exceed total shares {fund.total_shares}",
             )
         )
-    if snap.if_vault_amount == 0 and fund.total_shares != 0:
+    # The fund's value is the vault plus the booked receivable (0 on builds without one):
+    # add refuses new stakes when that NAV is 0 with shares outstanding (6188).
+    nav = _nav(market, snap.if_vault_amount)
+    if nav == 0 and fund.total_shares != 0:
         out.append(
             _warn(
                 "empty-vault",
@@ -125,6 +128,7 @@ def check_market(
                 f"market {idx}: {fund.total_shares} shares outstanding over an empty vault; new stakes are refused",
             )
         )
+    out += _receivable_findings(market)
     # Guaranteed: instructions/admin.rs — initialize_spot_market sets user = total / 2,
     # handle_update_spot_market_if_factor validates user ≤ total ≤ 100%. The init does
     # not bound the total, so a total above 100% is reachable: a warning.
@@ -167,6 +171,47 @@ def check_market(
                 "revenue-pool",
                 market.address,
                 f"market {idx}: revenue pool {pool} exceeds deposits {deposits} (token units)",
+            )
+        )
+    return out
+
+
+def _nav(market: SpotMarket, vault_amount: int) -> int | None:
+    try:
+        return ifmath.insurance_fund_nav(market, vault_amount)
+    except ifmath.Rejected:
+        return None
+
+
+def _receivable_findings(market: SpotMarket) -> list[Finding]:
+    """Velocity's booked-revenue fields (all 0 on Drift builds).
+
+    Guaranteed: controller/insurance.rs `book_revenue_to_insurance_fund` moves a scaled
+    claim from the revenue pool to `insurance_fund_revenue_receivable_scaled` without
+    changing `deposit_balance`, and the release takes it out of both, so pool +
+    receivable never exceed the deposits in scaled units. The perp markets' reservation
+    is validated against the pool's tokens where it is accrued and where a booking
+    reads it (InvalidSpotMarketState), so more reserved than the pool holds would make
+    every booking fail: an error.
+    """
+    idx = market.market_index
+    out: list[Finding] = []
+    pooled = market.revenue_pool_scaled_balance + market.if_revenue_receivable_scaled
+    if market.if_revenue_receivable_scaled and pooled > market.deposit_balance:
+        out.append(
+            _err(
+                "receivable",
+                market.address,
+                f"market {idx}: revenue pool and IF receivable ({market.revenue_pool_scaled_balance} + {market.if_revenue_receivable_scaled} scaled) exceed deposits ({market.deposit_balance})",
+            )
+        )
+    pool, _deposits = _pool_and_deposits(market)
+    if pool is not None and market.perp_if_revenue_receivable > pool:
+        out.append(
+            _err(
+                "receivable",
+                market.address,
+                f"market {idx}: perp markets reserve {market.perp_if_revenue_receivable} of a revenue pool worth {pool}; revenue settles fail until it is refilled",
             )
         )
     return out
