@@ -531,6 +531,9 @@ def settle_first(
     if released == 0:
         return FirstSettle(market, vault, spot, events=events)
     move = TokenMove(spot_vault.address, if_vault.address, released)
+    # The release is a real transfer: a spot vault short of it fails in SPL Token, before
+    # the caller's reload re-checks the vault (6173).
+    _check_receive(spot, vault, released, (move,))
     return FirstSettle(market, vault + released, spot - released, (move,), events)
 
 
@@ -564,12 +567,10 @@ def _predict_booked_settle(acc: IfAccounts, now_ts: int, profile: ProgramProfile
     )
     market, released = ifmath.release_receivable(booked.market)
     market = ifmath.with_fund(market, last_revenue_settle_ts=now_ts)
+    move = TokenMove(spot_vault.address, if_vault.address, released)
+    _check_receive(spot_vault.amount, if_vault.amount, released, (move,))
     ifmath.validate_spot_market_vault_amount(market, spot_vault.amount - released)
-    return Effect(
-        market=market,
-        transfers=(TokenMove(spot_vault.address, if_vault.address, released),),
-        events=booked.events,
-    )
+    return Effect(market=market, transfers=(move,), events=booked.events)
 
 
 # -- staking -------------------------------------------------------------------------------

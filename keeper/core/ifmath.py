@@ -526,10 +526,15 @@ def deposit_cost_and_shares(amount: int, total_shares: int, nav: int) -> tuple[i
 
 
 def scaled_for_tokens_ceil(tokens: int, market: SpotMarket) -> int:
-    """`get_spot_balance(tokens, Deposit, round_up=true)`: the scaled claim that is worth
-    at least `tokens` (u128 product, divided by the cumulative deposit interest, up)."""
+    """`get_spot_balance(tokens, Deposit, round_up=true)`: the scaled claim the program
+    books for `tokens` (Velocity math/spot_balance.rs): the floored quotient plus one
+    whenever `tokens` is non-zero, even when the division is exact. Not a ceiling: at
+    index 1.0 on a 6-decimal market 1 token is 1000 scaled units, but it books 1001,
+    so the booked claim can be worth one token unit more than `tokens` (on markets of 9
+    or more decimals that makes the allowance subtraction underflow: MathError)."""
     precision = balance_precision(market.decimals)
-    return ceil_div(u128_mul(tokens, precision), market.cumulative_deposit_interest)
+    quotient = u128_mul(tokens, precision) // market.cumulative_deposit_interest
+    return u128_add(quotient, 1) if tokens != 0 else quotient
 
 
 def settle_cap_amount(cap_base: int, max_apr: int, period_seconds: int) -> int:
