@@ -1,6 +1,8 @@
-"""The Drift IDL, loaded with AnchorPy.
+"""The program's IDL, loaded with AnchorPy.
 
-The full IDL parses with `anchorpy.Idl`, but AnchorPy cannot build a coder for every
+An Anchor 1.x IDL (Velocity; `address` and `metadata.spec` at the top) is first rewritten
+into the legacy form AnchorPy 0.21 reads (`keeper.program.idl_convert`); from there on
+both formats are handled alike. The full IDL parses with `anchorpy.Idl`, but AnchorPy cannot build a coder for every
 account in it (newer accounts such as `LPPool` repeat a field name). The keeper only
 needs the IF accounts and events, so the coder is built over that subset of the same
 file; instruction layouts, account metas and the error table come from the full IDL.
@@ -18,6 +20,7 @@ from anchorpy.coder.coder import Coder
 from anchorpy_core.idl import Idl
 
 from keeper.core.errors import ConfigError, ErrorTable
+from keeper.program.idl_convert import is_anchor1, to_legacy
 from keeper.program.layout import IdlLayout
 
 CODER_ACCOUNTS = ("State", "SpotMarket", "UserStats", "InsuranceFundStake")
@@ -39,10 +42,12 @@ class IdlInstruction:
 
 
 class DriftIdl:
-    """One loaded IDL: its coder, instruction metas and error table."""
+    """One loaded IDL (legacy form): its coder, instruction metas and error table."""
 
-    def __init__(self, raw: dict[str, Any], source: Path) -> None:
+    def __init__(self, raw: dict[str, Any], source: Path, *, anchor1: bool = False) -> None:
         self.source = source
+        #: the file was an Anchor 1.x IDL (rewritten to the legacy form on loading)
+        self.anchor1 = anchor1
         self.version = str(raw.get("version", raw.get("metadata", {}).get("version", "?")))
         self.idl = Idl.from_json(json.dumps(raw))
         subset = dict(raw)
@@ -52,7 +57,21 @@ class DriftIdl:
         if missing:
             raise ConfigError(f"IDL {source} lacks accounts {sorted(missing)}")
         self.coder = Coder(Idl.from_json(json.dumps(subset)))
+        hashed = self.coder.instruction.sighash_to_name
+        for ix in raw["instructions"]:
+            if "discriminator" in ix and bytes(ix["discriminator"]) not in hashed:
+                raise ConfigError(
+                    f"IDL {source}: AnchorPy derives another discriminator for {ix['name']} "
+                    f"than the IDL's {bytes(ix['discriminator']).hex()}"
+                )
         self.layout = IdlLayout(raw, CODER_ACCOUNTS)
+        #: zero-copy accounts (a 1.x IDL says so): the program loads the leading
+        #: `layout.sizes[name]` bytes of a longer account, so longer data is accepted
+        self.zero_copy_accounts = frozenset(
+            a["name"]
+            for a in raw.get("accounts", [])
+            if str(a.get("anchor1", {}).get("serialization", "")).startswith("bytemuck")
+        )
         self.instructions: dict[str, IdlInstruction] = {}
         for ix in raw["instructions"]:
             metas = tuple(
@@ -82,9 +101,12 @@ def load_idl(path: Path) -> DriftIdl:
     except ValueError as exc:
         raise ConfigError(f"IDL {path} is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict) or "instructions" not in raw:
-        raise ConfigError(f"IDL {path} is not a legacy-format Anchor IDL")
+        raise ConfigError(
+            f"IDL {path} is not a legacy-format Anchor IDL, nor an Anchor 1.x one (no instructions)"
+        )
+    anchor1 = is_anchor1(raw)
     try:
-        return DriftIdl(raw, path)
+        return DriftIdl(to_legacy(raw) if anchor1 else raw, path, anchor1=anchor1)
     except ConfigError:
         raise
     except Exception as exc:  # anchorpy raises bare Exceptions for malformed IDLs
