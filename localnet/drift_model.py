@@ -28,10 +28,8 @@ from solders.system_program import (
 
 from keeper.core import (
     ACCOUNT_ROLES,
-    INSURANCE_FUND_STAKE_SIZE,
     SYSTEM_PROGRAM_ID,
     TOKEN_ROLES,
-    USER_STATS_SIZE,
     AccountRejected,
     AnchorError,
     DecodeError,
@@ -328,7 +326,7 @@ class DriftModel:
         then allocated and assigned, as Anchor does."""
         address = d.metas[role].pubkey
         acc = ctx.accounts.get(address)
-        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
+        size = self.codec.size("UserStats" if role == "userStats" else "InsuranceFundStake")
         rent = ctx.rent.minimum_balance(size)
         seeds = self._signer_seeds(d, role)
         payer = d.metas["payer"].pubkey
@@ -369,7 +367,7 @@ class DriftModel:
     def _allocate(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke:
         """For an address that holds lamports Anchor allocates (then assigns); the
         System program refuses an account already in use ("Allocate: ... already in use")."""
-        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
+        size = self.codec.size("UserStats" if role == "userStats" else "InsuranceFundStake")
         params = AllocateParams(pubkey=d.metas[role].pubkey, space=size)
         return Invoke(allocate(params), self._signer_seeds(d, role))
 

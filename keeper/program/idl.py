@@ -46,6 +46,8 @@ class DriftIdl:
 
     def __init__(self, raw: dict[str, Any], source: Path, *, anchor1: bool = False) -> None:
         self.source = source
+        #: the IDL in the legacy form (a 1.x file already rewritten)
+        self.raw = raw
         #: the file was an Anchor 1.x IDL (rewritten to the legacy form on loading)
         self.anchor1 = anchor1
         self.version = str(raw.get("version", raw.get("metadata", {}).get("version", "?")))
