@@ -33,7 +33,6 @@ from keeper.core import (
     AccountRejected,
     AnchorError,
     DecodeError,
-    DriftAddresses,
     DriftError,
     Effect,
     IfAccounts,
@@ -112,9 +111,9 @@ class DriftModel:
     def __init__(self, profile: ProgramProfile, idl: DriftIdl | None = None) -> None:
         self.profile = profile
         self.idl = idl or load_idl(profile.idl_path)
-        self.codec = AccountCodec(self.idl, profile.program_id)
+        self.codec = AccountCodec(self.idl, profile.program_id, profile.addresses)
         self.events = EventCodec(self.idl)
-        self.addresses = DriftAddresses(profile.program_id)
+        self.addresses = profile.addresses
         self._by_disc = {
             bytes(self.idl.coder.instruction.sighashes[snake_case(n)]): n for n in SUPPORTED
         }
@@ -285,7 +284,7 @@ class DriftModel:
             state = accounts.state
             nonce = state.signer_nonce if state is not None else self.addresses.drift_signer_nonce()
             authority = self.addresses.drift_signer()
-            seeds: tuple[tuple[bytes, ...], ...] = ((b"drift_signer", bytes([nonce])),)
+            seeds: tuple[tuple[bytes, ...], ...] = ((self.addresses.signer_seed, bytes([nonce])),)
         else:
             assert accounts.user_token is not None
             authority, seeds = accounts.user_token.owner, ()

@@ -23,6 +23,7 @@ from typing import Any
 
 from solders.pubkey import Pubkey
 
+from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import AccountNotExtended, DecodeError
 from keeper.core.fmt import camel_case
 from keeper.core.views import (
@@ -150,9 +151,18 @@ def market_name(encoded: bytes) -> str:
 class AccountCodec:
     """Decodes and encodes the accounts of one program deployment."""
 
-    def __init__(self, idl: DriftIdl, program_id: Pubkey) -> None:
+    def __init__(
+        self, idl: DriftIdl, program_id: Pubkey, addresses: DriftAddresses | None = None
+    ) -> None:
         self.idl = idl
         self.program_id = program_id
+        #: the deployment's PDAs (pass the profile's: its seeds may not be Drift's)
+        self.addresses = addresses or DriftAddresses(program_id)
+        if self.addresses.program_id != program_id:
+            raise DecodeError(
+                f"the codec's addresses derive under {self.addresses.program_id}, "
+                f"not under its program {program_id}"
+            )
         self._accounts = idl.coder.accounts
         self._disc = {k: bytes(v) for k, v in self._accounts.acc_name_to_discriminator.items()}
         self._layout = idl.layout

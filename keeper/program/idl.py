@@ -27,11 +27,21 @@ CODER_ACCOUNTS = ("State", "SpotMarket", "UserStats", "InsuranceFundStake")
 CODER_EVENTS = ("InsuranceFundStakeRecord", "InsuranceFundRecord", "SpotInterestRecord")
 
 
+#: IDL account names → the keeper's role for them. Velocity renamed Drift's vault-signing
+#: PDA account (`drift_signer` → `velocity_signer`); both play the one role `driftSigner`
+#: that the structs, the builders and the localnet know, so nothing downstream needs to
+#: know which program it talks to.
+ROLE_ALIASES = {"velocitySigner": "driftSigner"}
+
+
 @dataclass(frozen=True)
 class IdlAccountMeta:
+    #: the keeper's role for the account (the IDL name unless ROLE_ALIASES renames it)
     name: str
     is_mut: bool
     is_signer: bool
+    #: the account's name in the IDL
+    idl_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,12 @@ class DriftIdl:
         self.instructions: dict[str, IdlInstruction] = {}
         for ix in raw["instructions"]:
             metas = tuple(
-                IdlAccountMeta(a["name"], bool(a.get("isMut")), bool(a.get("isSigner")))
+                IdlAccountMeta(
+                    ROLE_ALIASES.get(a["name"], a["name"]),
+                    bool(a.get("isMut")),
+                    bool(a.get("isSigner")),
+                    a["name"],
+                )
                 for a in ix["accounts"]
                 if "accounts" not in a  # nested account groups are not used by IF instructions
             )
