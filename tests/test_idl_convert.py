@@ -251,3 +251,89 @@ def test_an_instruction_name_camel_case_cannot_give_back_keeps_its_snake_name(
     path.write_text(json.dumps(raw))
     idl = load_idl(path)
     assert bytes(discriminator("global", name)) in idl.coder.instruction.sighash_to_name
+
+
+def test_constructs_of_the_upstream_idl_convert_and_load(tmp_path: Path) -> None:
+    """What the full upstream velocity.json (0077e03b) holds beyond our subset, seen while
+    paging it: docs, relations, fixed addresses, PDAs with a foreign program, vec/option
+    of defined types, bytes/string args, `_`-prefixed field and event names, bytemuck
+    serialization, two fields that camelCase into one name (LPPool's padding/_padding)."""
+    raw = copy.deepcopy(RAW)
+    raw["instructions"].append(
+        {
+            "name": "withdraw_protocol_fees_spot",
+            "docs": ["x"],
+            "discriminator": discriminator("global", "withdraw_protocol_fees_spot"),
+            "accounts": [
+                {"name": "state"},
+                {"name": "payer", "writable": True, "signer": True},
+                {"name": "mint", "relations": ["spot_market_vault"]},
+                {
+                    "name": "recipient_token_account",
+                    "writable": True,
+                    "pda": {
+                        "seeds": [
+                            {"kind": "account", "path": "recipient"},
+                            {"kind": "account", "path": "token_program"},
+                            {"kind": "account", "path": "mint"},
+                        ],
+                        "program": {"kind": "const", "value": list(range(32))},
+                    },
+                },
+                {"name": "system_program", "address": "11111111111111111111111111111111"},
+            ],
+            "args": [
+                {"name": "market_index", "type": "u16"},
+                {"name": "order_ids", "type": {"vec": "u32"}},
+                {"name": "params", "type": {"option": {"defined": {"name": "Blob"}}}},
+                {"name": "message", "type": "bytes"},
+                {"name": "hash", "type": "string"},
+                {"name": "_sub_account_id", "type": "u16"},
+            ],
+        }
+    )
+    raw["types"].append(
+        {
+            "name": "Blob",
+            "serialization": "bytemuck",
+            "repr": {"kind": "c"},
+            "type": {
+                "kind": "struct",
+                "fields": [
+                    {"name": "_a", "type": {"array": ["u8", 4]}},
+                    {"name": "padding", "type": "u8"},
+                    {"name": "_padding", "type": "u8"},
+                    {"name": "list", "type": {"vec": {"defined": {"name": "StakeAction"}}}},
+                ],
+            },
+        }
+    )
+    raw["events"].append(
+        {"name": "_BlobExport", "discriminator": discriminator("event", "_BlobExport")}
+    )
+    raw["types"].append(
+        {
+            "name": "_BlobExport",
+            "type": {
+                "kind": "struct",
+                "fields": [{"name": "_b", "type": {"defined": {"name": "Blob"}}}],
+            },
+        }
+    )
+    assert from_legacy(to_legacy(raw)) == raw
+    path = tmp_path / "velocity.json"
+    path.write_text(json.dumps(raw))
+    idl = load_idl(path)
+    assert "withdrawProtocolFeesSpot" in idl.instructions
+    assert [m.name for m in idl.instruction("withdrawProtocolFeesSpot").accounts] == [
+        "state",
+        "payer",
+        "mint",
+        "recipientTokenAccount",
+        "systemProgram",
+    ]
+    # AnchorPy cannot lay out Blob (`padding` and `_padding` both snake-case to `padding`):
+    # the coder falls back to the instructions the keeper builds, which still encode
+    sighashes = idl.coder.instruction.sighashes
+    assert "withdraw_protocol_fees_spot" not in sighashes
+    assert set(IF_INSTRUCTIONS) <= set(sighashes)

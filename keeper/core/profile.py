@@ -196,8 +196,7 @@ VELOCITY = ProgramProfile(
     notes="Velocity (velocity-exchange/velocity-v1), the relaunch of Drift; quote market USDT.",
 )
 
-# VELOCITY joins PROFILES once its IDL ships (keeper/data/idl/velocity.json).
-PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84)}
+PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84, VELOCITY)}
 
 
 def get_profile(name: str) -> ProgramProfile:

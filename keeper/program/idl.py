@@ -25,6 +25,18 @@ from keeper.program.layout import IdlLayout
 
 CODER_ACCOUNTS = ("State", "SpotMarket", "UserStats", "InsuranceFundStake")
 CODER_EVENTS = ("InsuranceFundStakeRecord", "InsuranceFundRecord", "SpotInterestRecord")
+#: the instructions the keeper builds (legacy names)
+KEEPER_INSTRUCTIONS = (
+    "initializeUserStats",
+    "initializeInsuranceFundStake",
+    "addInsuranceFundStake",
+    "requestRemoveInsuranceFundStake",
+    "cancelRequestRemoveInsuranceFundStake",
+    "removeInsuranceFundStake",
+    "settleRevenueToInsuranceFund",
+    "depositIntoSpotMarketRevenuePool",
+    "updateUserQuoteAssetInsuranceStake",
+)
 
 
 #: IDL account names → the keeper's role for them. Velocity renamed Drift's vault-signing
@@ -68,9 +80,18 @@ class DriftIdl:
         missing = set(CODER_ACCOUNTS) - {a["name"] for a in subset["accounts"]}
         if missing:
             raise ConfigError(f"IDL {source} lacks accounts {sorted(missing)}")
-        self.coder = Coder(Idl.from_json(json.dumps(subset)))
+        try:
+            self.coder = Coder(Idl.from_json(json.dumps(subset)))
+        except Exception:
+            # AnchorPy cannot lay out every argument type of a full IDL (a struct whose
+            # `padding` and `_padding` both snake-case to `padding`, say): the keeper
+            # encodes only the IF instructions, so their coder is enough
+            subset["instructions"] = [
+                ix for ix in raw["instructions"] if ix["name"] in KEEPER_INSTRUCTIONS
+            ]
+            self.coder = Coder(Idl.from_json(json.dumps(subset)))
         hashed = self.coder.instruction.sighash_to_name
-        for ix in raw["instructions"]:
+        for ix in subset["instructions"]:
             if "discriminator" in ix and bytes(ix["discriminator"]) not in hashed:
                 raise ConfigError(
                     f"IDL {source}: AnchorPy derives another discriminator for {ix['name']} "
