@@ -28,14 +28,11 @@ from solders.system_program import (
 
 from keeper.core import (
     ACCOUNT_ROLES,
-    INSURANCE_FUND_STAKE_SIZE,
     SYSTEM_PROGRAM_ID,
     TOKEN_ROLES,
-    USER_STATS_SIZE,
     AccountRejected,
     AnchorError,
     DecodeError,
-    DriftAddresses,
     DriftError,
     Effect,
     IfAccounts,
@@ -114,9 +111,9 @@ class DriftModel:
     def __init__(self, profile: ProgramProfile, idl: DriftIdl | None = None) -> None:
         self.profile = profile
         self.idl = idl or load_idl(profile.idl_path)
-        self.codec = AccountCodec(self.idl, profile.program_id)
+        self.codec = AccountCodec(self.idl, profile.program_id, profile.addresses)
         self.events = EventCodec(self.idl)
-        self.addresses = DriftAddresses(profile.program_id)
+        self.addresses = profile.addresses
         self._by_disc = {
             bytes(self.idl.coder.instruction.sighashes[snake_case(n)]): n for n in SUPPORTED
         }
@@ -287,7 +284,7 @@ class DriftModel:
             state = accounts.state
             nonce = state.signer_nonce if state is not None else self.addresses.drift_signer_nonce()
             authority = self.addresses.drift_signer()
-            seeds: tuple[tuple[bytes, ...], ...] = ((b"drift_signer", bytes([nonce])),)
+            seeds: tuple[tuple[bytes, ...], ...] = ((self.addresses.signer_seed, bytes([nonce])),)
         else:
             assert accounts.user_token is not None
             authority, seeds = accounts.user_token.owner, ()
@@ -328,7 +325,7 @@ class DriftModel:
         then allocated and assigned, as Anchor does."""
         address = d.metas[role].pubkey
         acc = ctx.accounts.get(address)
-        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
+        size = self.codec.size("UserStats" if role == "userStats" else "InsuranceFundStake")
         rent = ctx.rent.minimum_balance(size)
         seeds = self._signer_seeds(d, role)
         payer = d.metas["payer"].pubkey
@@ -369,7 +366,7 @@ class DriftModel:
     def _allocate(self, d: _Decoded, role: str, ctx: InstructionContext) -> Invoke:
         """For an address that holds lamports Anchor allocates (then assigns); the
         System program refuses an account already in use ("Allocate: ... already in use")."""
-        size = USER_STATS_SIZE if role == "userStats" else INSURANCE_FUND_STAKE_SIZE
+        size = self.codec.size("UserStats" if role == "userStats" else "InsuranceFundStake")
         params = AllocateParams(pubkey=d.metas[role].pubkey, space=size)
         return Invoke(allocate(params), self._signer_seeds(d, role))
 

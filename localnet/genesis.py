@@ -29,7 +29,6 @@ from keeper.core import (
     SPOT_RATE_PRECISION,
     SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
-    DriftAddresses,
     Mint,
     ProgramProfile,
     RawAccount,
@@ -129,9 +128,9 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
     indexes = [m.market_index for m in spec.markets]
     if indexes != list(range(len(indexes))):
         raise ValueError(f"market indexes must be 0..n-1 in order, got {indexes}")
-    codec = AccountCodec(load_idl(profile.idl_path), profile.program_id)
+    codec = AccountCodec(load_idl(profile.idl_path), profile.program_id, profile.addresses)
     layout = codec.idl.layout
-    pdas = DriftAddresses(profile.program_id)
+    pdas = profile.addresses
     templates = _templates()
     accounts: dict[Pubkey, RawAccount] = {}
     labels: dict[Pubkey, str] = {}

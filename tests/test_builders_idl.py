@@ -7,19 +7,18 @@ import pytest
 from solders.keypair import Keypair
 
 from keeper.core.account_structs import Kind, structs
-from keeper.core.addresses import DriftAddresses
 from keeper.core.fmt import snake_case
-from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84, ProgramProfile
+from keeper.core.profile import DRIFT_MAINNET, DRIFT_V2_84, VELOCITY, ProgramProfile
 from keeper.core.programs import SPL_TOKEN_PROGRAM_ID
 from keeper.program.idl import load_idl
 from keeper.program.instructions import DriftInstructions, MarketKeys
 
-PROFILES = (DRIFT_V2_84, DRIFT_MAINNET)
+PROFILES = (DRIFT_V2_84, DRIFT_MAINNET, VELOCITY)
 
 
 def _built(profile: ProgramProfile) -> dict[str, object]:
     b = DriftInstructions(profile)
-    a = DriftAddresses(profile.program_id)
+    a = profile.addresses
     me = Keypair().pubkey()
     m = MarketKeys(
         3,

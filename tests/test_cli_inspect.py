@@ -65,4 +65,7 @@ def test_profiles(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "profiles", "--json")
     assert code == 0
     names = {p["name"] for p in json.loads(out)}
-    assert names == {"drift-mainnet", "drift-v2.84"}
+    assert names == {"drift-mainnet", "drift-v2.84", "velocity"}
+    velocity = next(p for p in json.loads(out) if p["name"] == "velocity")
+    assert velocity["programId"] == "vELoC1audYbSYVRXn1vPaV8Axoa9oU6BYmNGZZBDZ1P"
+    assert velocity["idlVersion"] == "2.165.0"

@@ -50,7 +50,6 @@ from keeper.cluster.sender import (
 from keeper.cluster.solana_rpc import SolanaRpcTransport
 from keeper.cluster.watch import ChangeFeed
 from keeper.core.actions import ActionKind
-from keeper.core.addresses import DriftAddresses
 from keeper.core.decide import Decision, PassPolicy, Policy, Wait, WalletPolicy, decide_pass
 from keeper.core.error_codes import DriftError
 from keeper.core.errors import ConfigError, KeeperError, ProgramError, RpcError
@@ -176,7 +175,7 @@ class InsuranceFundKeeper:
         self._again = False
         #: the fee payer's SOL balance (lamports) at the last read
         self.fee_payer_lamports: int | None = None
-        pdas = DriftAddresses(config.profile.program_id)
+        pdas = config.profile.addresses
         watched: list[Pubkey] = [pdas.state()]
         for index in self.policy.markets:
             watched += [pdas.spot_market(index), pdas.insurance_fund_vault(index)]
@@ -239,7 +238,7 @@ class InsuranceFundKeeper:
         """Is this the right cluster? Raises ConfigError when it is reachable but wrong
         (retrying cannot help), RpcError when it is unreachable (retrying may)."""
         profile = self.config.profile
-        pdas = DriftAddresses(profile.program_id)
+        pdas = profile.addresses
         wanted = [profile.program_id, pdas.state(), self.operator]
         wanted += [pdas.spot_market(i) for i in self.policy.markets]
         _slot, accounts = await self.session.reader.get_multiple(wanted)

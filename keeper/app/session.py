@@ -18,7 +18,7 @@ from solders.signature import Signature
 from keeper.cluster.reader import SnapshotCodec, SnapshotRequest, fetch_snapshot
 from keeper.cluster.sender import FeePolicy, TxSender, build_transaction
 from keeper.cluster.transport import AccountSource
-from keeper.core.addresses import DriftAddresses, associated_token_address
+from keeper.core.addresses import associated_token_address
 from keeper.core.errors import ConfigError, RpcError
 from keeper.core.plan import Plan
 from keeper.core.profile import ProgramProfile
@@ -68,7 +68,7 @@ async def read_snapshot(
             for m in snap.markets
         )
         if not (stale and authorities):
-            require_consistent(check_snapshot(snap, DriftAddresses(program_id)))
+            require_consistent(check_snapshot(snap, codec.addresses))
             return snap
         remember(snap)  # wallets were derived from another mint: read again
     raise RpcError("market mints changed between two reads; refusing to act on them")
@@ -129,7 +129,7 @@ class Session:
         from keeper.program.planner import Planner
 
         idl = idl or load_idl(profile.idl_path)
-        codec = AccountCodec(idl, profile.program_id)
+        codec = AccountCodec(idl, profile.program_id, profile.addresses)
         planner = Planner(profile, DriftInstructions(profile, idl), codec)
         return cls(profile, codec, planner, reader, sender, keypair, fees or FeePolicy(), closer)
 

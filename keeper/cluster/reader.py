@@ -42,6 +42,11 @@ class SnapshotCodec(Protocol):
     @property
     def program_id(self) -> Pubkey: ...
 
+    @property
+    def addresses(self) -> DriftAddresses:
+        """The deployment's PDAs (the profile's seeds under its program id)."""
+        ...
+
     def account_name(self, data: bytes) -> str | None: ...
 
     def decode_drift(self, acc: RawAccount) -> DriftView: ...
@@ -101,7 +106,7 @@ async def fetch_snapshot(
     source: AccountSource, codec: SnapshotCodec, request: SnapshotRequest
 ) -> Snapshot:
     """Read State, markets, both vaults per market, stakes and user stats in one call."""
-    pdas = DriftAddresses(codec.program_id)
+    pdas = codec.addresses
     wanted: list[Pubkey] = [CLOCK, pdas.state()]
     for idx in request.market_indexes:
         wanted += [

@@ -13,7 +13,9 @@ passes over the struct's fields in declaration order (= the IDL's account order)
 
 The tables below are that order for each instruction, read from the program's
 structs (drift-labs/protocol-v2 `instructions/if_staker.rs`, `keeper.rs`, `user.rs`
-at v2.84.0 and v2.161.0); what changed between builds is a profile capability.
+at v2.84.0 and v2.161.0; velocity-exchange/velocity-v1 `if_staker.rs` at 068fe867 and
+`keeper/insurance_fund.rs` at 12535d39); what changed between builds is a profile
+capability (`unstake_structs_settle_first`, `state_zero_copy`, ...), never a name.
 The mirror (keeper.core.constraints, effects) and the localnet model walk them.
 """
 
@@ -38,8 +40,8 @@ class Kind(enum.Enum):
     """The Rust type of a struct field, which decides its deserialization checks."""
 
     SIGNER = "Signer"
-    LOADER = "AccountLoader"  # zero-copy Drift account (SpotMarket, stake, UserStats)
-    ACCOUNT = "Account"  # Borsh Drift account (State)
+    LOADER = "AccountLoader"  # zero-copy account (SpotMarket, stake, UserStats; Velocity's State)
+    ACCOUNT = "Account"  # Borsh account (Drift's State)
     TOKEN = "TokenAccount"  # Account<TokenAccount> (v2.84) / InterfaceAccount (Token-2022 builds)
     TOKEN_PROGRAM = "Program<Token>"  # Program<Token> / Interface<TokenInterface>
     SYSTEM_PROGRAM = "Program<System>"
@@ -136,10 +138,18 @@ def _market_fields(*, mut_market: bool) -> tuple[Field, ...]:
 def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
     """Every IF instruction's struct, in field order, for the profile's build."""
     mut_market = profile.if_structs_spot_market_mut
-    state = Field("state", Kind.ACCOUNT, "State")
+    state_kind = Kind.LOADER if profile.state_zero_copy else Kind.ACCOUNT
+    state = Field("state", state_kind, "State")
     if_vault = Field("insuranceFundVault", Kind.TOKEN, seeds=Seeds.INSURANCE_FUND_VAULT, mut=True)
     spot_vault = Field("spotMarketVault", Kind.TOKEN, seeds=Seeds.SPOT_MARKET_VAULT, mut=True)
-    drift_signer = Field("driftSigner", Kind.UNCHECKED, raw=Raw.DRIFT_SIGNER)
+    # the vault-signing PDA: role `driftSigner` in every build, named after its seed
+    # (`drift_signer`, Velocity's `velocity_signer`) in the struct and in Anchor's logs
+    drift_signer = Field(
+        "driftSigner",
+        Kind.UNCHECKED,
+        raw=Raw.DRIFT_SIGNER,
+        name=profile.signer_seed.decode(),
+    )
     user_token = Field(
         "userTokenAccount",
         Kind.TOKEN,
@@ -149,6 +159,30 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
     )
     token_program = Field("tokenProgram", Kind.TOKEN_PROGRAM)
     stake_fields = _market_fields(mut_market=mut_market)
+    if profile.unstake_structs_settle_first:
+        # request/cancel/remove settle due revenue first: they move tokens from the spot
+        # vault to the IF vault, signed by the PDA (cancel has its own struct in Velocity,
+        # with the same fields as request)
+        request_like: tuple[Field, ...] = (
+            state,
+            *stake_fields,
+            spot_vault,
+            if_vault,
+            drift_signer,
+            token_program,
+        )
+        remove: tuple[Field, ...] = (
+            state,
+            *stake_fields,
+            spot_vault,
+            if_vault,
+            drift_signer,
+            user_token,
+            token_program,
+        )
+    else:
+        request_like = (*stake_fields, if_vault)
+        remove = (state, *stake_fields, if_vault, drift_signer, user_token, token_program)
     if profile.quote_stake_update_requires_authority:
         quote_update: tuple[Field, ...] = (
             state,
@@ -214,7 +248,7 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
     return {
         "initializeUserStats": (
             Field("userStats", Kind.LOADER, "UserStats", init=True, seeds=Seeds.USER_STATS),
-            Field("state", Kind.ACCOUNT, "State", mut=True),
+            Field("state", state_kind, "State", mut=True),
             init_authority,
             Field("payer", Kind.SIGNER, mut=True),
             Field("rent", Kind.UNCHECKED),
@@ -245,16 +279,9 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
             user_token,
             token_program,
         ),
-        "requestRemoveInsuranceFundStake": (*stake_fields, if_vault),
-        "cancelRequestRemoveInsuranceFundStake": (*stake_fields, if_vault),
-        "removeInsuranceFundStake": (
-            state,
-            *stake_fields,
-            if_vault,
-            drift_signer,
-            user_token,
-            token_program,
-        ),
+        "requestRemoveInsuranceFundStake": request_like,
+        "cancelRequestRemoveInsuranceFundStake": request_like,
+        "removeInsuranceFundStake": remove,
         "settleRevenueToInsuranceFund": (
             state,
             Field("spotMarket", Kind.LOADER, "SpotMarket", seeds=Seeds.SPOT_MARKET, mut=True),

@@ -23,6 +23,11 @@ class DecodeError(KeeperError):
     """Account data is not what it claims to be (owner, discriminator, size, layout)."""
 
 
+class AccountNotExtended(DecodeError):
+    """A zero-copy account is shorter than the program's struct: it predates an upgrade
+    that grew the struct, and the program cannot load it until it is extended."""
+
+
 class RpcError(KeeperError):
     """The cluster answered with an error or with something we cannot trust."""
 

@@ -120,6 +120,15 @@ class ProgramProfile:
     #: The IF structs declare `spot_market` `mut` (a read-only one fails ConstraintMut
     #: 2000); v2.84 only `load_mut!`s it in the handler (UnableToLoadAccountLoader 6065).
     if_structs_spot_market_mut: bool = True
+    #: Velocity: request, cancel and remove settle revenue that is due before they price
+    #: shares, so their structs carry state, the spot market vault, the signer PDA and the
+    #: token program (remove gains only the spot market vault, at index 5), and they take
+    #: the [mint][transfer-hook metas] remaining accounts. Drift's request/cancel structs
+    #: have none of these.
+    unstake_structs_settle_first: bool = False
+    #: Velocity's State is zero-copy (`AccountLoader<State>`); Drift's is Borsh (`Account`),
+    #: which changes the error Anchor raises for a missing State (3007, not 3012).
+    state_zero_copy: bool = False
     #: The protocol-v2 tag whose source this profile's error sites cite.
     source_tag: str = "v2.161.0"
     #: PDA seeds of the State account and of the vault-signing PDA (Velocity renamed both).
@@ -274,12 +283,13 @@ VELOCITY = ProgramProfile(
     remove_cash_check=True,
     remove_records_outflow=True,
     user_stats_if_fuel=False,
+    unstake_structs_settle_first=True,
+    state_zero_copy=True,
     source_tag="velocity-v1@068fe867",
     notes="Velocity (velocity-exchange/velocity-v1), the relaunch of Drift; quote market USDT.",
 )
 
-# VELOCITY joins PROFILES once its IDL ships (keeper/data/idl/velocity.json).
-PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84)}
+PROFILES: dict[str, ProgramProfile] = {p.name: p for p in (DRIFT_MAINNET, DRIFT_V2_84, VELOCITY)}
 
 
 def get_profile(name: str) -> ProgramProfile:

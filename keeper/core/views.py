@@ -89,6 +89,8 @@ class SpotMarket:
     min_borrow_rate: int
     decimals: int
     market_index: int
+    #: the MarketStatus as an index into MARKET_STATUS_NAMES (Drift's numbering); the
+    #: codec maps a program whose enum differs (Velocity has 5 variants) by variant name
     status: int
     paused_operations: int
     if_paused_operations: int

@@ -2,8 +2,12 @@
 
 Data bytes come from AnchorPy's instruction coder over the profile's IDL; account
 order, writability and signer flags come from the IDL's account list, corrected by the
-profile where a build differs from its IDL. Each builder validates its arguments, so an
-instruction that leaves this module is well formed.
+profile where a build differs from its IDL. The IDL's account lists must be the
+profile's Anchor structs (keeper.core.account_structs), field for field: an IDL of
+another build (say Velocity's before request/cancel/remove took the spot market vault)
+is refused when the builders are made, not when the program rejects a transaction.
+Each builder validates its arguments, so an instruction that leaves this module is well
+formed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from keeper.core.addresses import DriftAddresses
+from keeper.core.account_structs import structs
 from keeper.core.errors import ConfigError
 from keeper.core.fmt import snake_case
 from keeper.core.profile import ProgramProfile
@@ -66,9 +70,24 @@ class DriftInstructions:
     def __init__(self, profile: ProgramProfile, idl: DriftIdl | None = None) -> None:
         self.profile = profile
         self.idl = idl or load_idl(profile.idl_path)
-        self.addresses = DriftAddresses(profile.program_id)
+        self.addresses = profile.addresses
         self._state = self.addresses.state()
         self._signer = self.addresses.drift_signer()
+        self._check_structs()
+
+    def _check_structs(self) -> None:
+        """Each IF instruction's IDL account list must be the build's struct, in order."""
+        for name, struct_fields in structs(self.profile).items():
+            if name not in self.idl.instructions:
+                continue  # a missing instruction fails when it is built
+            idl_roles = [m.name for m in self.idl.instructions[name].accounts]
+            want = [f.role for f in struct_fields]
+            if idl_roles != want:
+                raise ConfigError(
+                    f"the IDL {self.idl.source.name} lists the accounts of {name} as "
+                    f"{idl_roles}, but the {self.profile.name} program's struct is {want}: "
+                    "the IDL belongs to another build (check the profile's idl_path)"
+                )
 
     # -- generic --------------------------------------------------------------------
 
@@ -170,22 +189,35 @@ class DriftInstructions:
             market.token_remaining(),
         )
 
+    def _listed(self, name: str, accounts: dict[str, Pubkey]) -> dict[str, Pubkey]:
+        """The accounts of `accounts` the instruction's IDL lists (builds differ)."""
+        roles = {m.name for m in self.idl.instruction(name).accounts}
+        return {role: key for role, key in accounts.items() if role in roles}
+
     def _request_like(
         self, name: str, market: MarketKeys, authority: Pubkey, args: dict[str, int]
     ) -> Instruction:
-        return self.build(
+        """Request and cancel. Drift: market, stake, stats, authority, IF vault. Velocity
+        settles due revenue first: also state, the spot market vault, the signer PDA, the
+        token program, and the market's token remaining accounts."""
+        accounts = self._listed(
             name,
-            args,
             {
+                "state": self._state,
                 "spotMarket": market.spot_market,
                 "insuranceFundStake": self.addresses.insurance_fund_stake(
                     authority, market.market_index
                 ),
                 "userStats": self.addresses.user_stats(authority),
                 "authority": authority,
+                "spotMarketVault": market.spot_market_vault,
                 "insuranceFundVault": market.insurance_fund_vault,
+                "driftSigner": self._signer,
+                "tokenProgram": market.token_program,
             },
         )
+        moves_tokens = "tokenProgram" in accounts
+        return self.build(name, args, accounts, market.token_remaining() if moves_tokens else ())
 
     def request_remove_insurance_fund_stake(
         self, market: MarketKeys, amount: int, authority: Pubkey
@@ -211,22 +243,25 @@ class DriftInstructions:
     def remove_insurance_fund_stake(
         self, market: MarketKeys, authority: Pubkey, user_token_account: Pubkey
     ) -> Instruction:
+        accounts = {
+            "state": self._state,
+            "spotMarket": market.spot_market,
+            "insuranceFundStake": self.addresses.insurance_fund_stake(
+                authority, market.market_index
+            ),
+            "userStats": self.addresses.user_stats(authority),
+            "authority": authority,
+            # Velocity only (it settles due revenue first): index 5
+            "spotMarketVault": market.spot_market_vault,
+            "insuranceFundVault": market.insurance_fund_vault,
+            "driftSigner": self._signer,
+            "userTokenAccount": user_token_account,
+            "tokenProgram": market.token_program,
+        }
         return self.build(
             "removeInsuranceFundStake",
             {"marketIndex": market.market_index},
-            {
-                "state": self._state,
-                "spotMarket": market.spot_market,
-                "insuranceFundStake": self.addresses.insurance_fund_stake(
-                    authority, market.market_index
-                ),
-                "userStats": self.addresses.user_stats(authority),
-                "authority": authority,
-                "insuranceFundVault": market.insurance_fund_vault,
-                "driftSigner": self._signer,
-                "userTokenAccount": user_token_account,
-                "tokenProgram": market.token_program,
-            },
+            self._listed("removeInsuranceFundStake", accounts),
             market.token_remaining(),
         )
 

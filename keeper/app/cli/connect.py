@@ -24,7 +24,6 @@ from keeper.app.solana_config import (
     load_keypair,
     resolve_url,
 )
-from keeper.core.addresses import DriftAddresses
 from keeper.core.errors import ConfigError, KeeperError, RpcError
 from keeper.core.profile import ProgramProfile, get_profile, load_profile_file, parse_pubkey
 from keeper.core.views import (
@@ -107,6 +106,7 @@ class LazyCodec:
 
     def __init__(self, profile: ProgramProfile) -> None:
         self.program_id: Pubkey = profile.program_id
+        self.addresses = profile.addresses
         self._profile = profile
         self._codec: AccountCodec | None = None
 
@@ -115,7 +115,9 @@ class LazyCodec:
             from keeper.program.codec import AccountCodec
             from keeper.program.idl import load_idl
 
-            self._codec = AccountCodec(load_idl(self._profile.idl_path), self.program_id)
+            self._codec = AccountCodec(
+                load_idl(self._profile.idl_path), self.program_id, self.addresses
+            )
         return self._codec
 
     def account_name(self, data: bytes) -> str | None:
@@ -172,7 +174,7 @@ def authority_of(cluster: Cluster, authority: str | None) -> Pubkey | None:
 
 
 async def read_state(reader: AccountSource, codec: SnapshotCodec) -> State:
-    pdas = DriftAddresses(codec.program_id)
+    pdas = codec.addresses
     _slot, (acc,) = await reader.get_multiple([pdas.state()])
     if acc is None:
         raise RpcError(
@@ -190,7 +192,7 @@ async def read_state(reader: AccountSource, codec: SnapshotCodec) -> State:
 async def read_market_names(reader: AccountSource, codec: SnapshotCodec) -> dict[int, str]:
     """Every spot market's index → symbol (the market's `name`, else `#index`)."""
     state = await read_state(reader, codec)
-    pdas = DriftAddresses(codec.program_id)
+    pdas = codec.addresses
     indexes = list(range(state.number_of_spot_markets))
     names: dict[int, str] = {}
     for start in range(0, len(indexes), 100):

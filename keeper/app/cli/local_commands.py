@@ -104,7 +104,6 @@ def _snapshot_at(trace: Trace, codec: AccountCodec, step_index: int | None) -> t
 @profile_options
 def inspect_cmd(trace: str, step: int | None, **kwargs: Any) -> int:
     from keeper.app.cli.read_commands import STAKE_HEADERS, markets_table, stake_rows
-    from keeper.core.addresses import DriftAddresses
     from keeper.core.status import snapshot_status
     from keeper.core.verify import check_snapshot
     from keeper.program.codec import AccountCodec
@@ -122,10 +121,10 @@ def inspect_cmd(trace: str, step: int | None, **kwargs: Any) -> int:
         reason = exc.strerror if isinstance(exc, OSError) else "not a JSON trace"
         raise UsageError(f"cannot read trace {path}: {reason}") from None
     profile = load_profile(opts, "drift-v2.84").with_program_id(recorded.program_id)
-    codec = AccountCodec(load_idl(profile.idl_path), profile.program_id)
+    codec = AccountCodec(load_idl(profile.idl_path), profile.program_id, profile.addresses)
     snap, label = _snapshot_at(recorded, codec, step)
     markets, stakes = snapshot_status(snap, profile)
-    findings = check_snapshot(snap, DriftAddresses(profile.program_id))
+    findings = check_snapshot(snap, profile.addresses)
     if opts.json:
         out.document(
             {

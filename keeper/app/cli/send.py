@@ -27,15 +27,16 @@ from keeper.app.cli.output import Output, camel_keys
 from keeper.core.errors import KeeperError, RpcError
 from keeper.core.fmt import format_amount, format_utc
 from keeper.core.plan import Plan
-from keeper.core.views import INSURANCE_FUND_STAKE_SIZE, USER_STATS_SIZE, SpotMarket
+from keeper.core.views import SpotMarket
 
 if TYPE_CHECKING:
     from keeper.app.session import Session
     from keeper.cluster.http_reader import HttpAccountSource
     from keeper.cluster.sender import FeePolicy
 
-#: accounts a plan may create → their data size (their rent is paid by the signer)
-CREATED_SIZES = {"user stats": USER_STATS_SIZE, "stake account": INSURANCE_FUND_STAKE_SIZE}
+#: accounts a plan may create → the program account whose size their rent pays for
+#: (the sizes come from the session's IDL: a fork's accounts may differ from Drift's)
+CREATED_ACCOUNTS = {"user stats": "UserStats", "stake account": "InsuranceFundStake"}
 #: the percentile of recent prioritization fees `--priority-fee auto` pays
 AUTO_FEE_PERCENTILE = 75
 _BUDGET_EXCEEDED = ("exceeded CUs meter", "ComputationalBudgetExceeded", "compute budget exceeded")
@@ -104,7 +105,12 @@ async def price_and_size(
     payer = session.payer()
     signer = session.signer()
     signatures = 1 if payer.pubkey() == signer.pubkey() else 2
-    rent = sum(rent_exempt_lamports(CREATED_SIZES.get(c, 0)) for c in plan.creates)
+    rent = sum(
+        rent_exempt_lamports(
+            session.codec.size(CREATED_ACCOUNTS[c]) if c in CREATED_ACCOUNTS else 0
+        )
+        for c in plan.creates
+    )
     limit = opts.compute_units or MAX_COMPUTE_UNITS
     need = signatures * LAMPORTS_PER_SIGNATURE + priority_fee_lamports(price, limit)
     _slot, (account,) = await session.reader.get_multiple([payer.pubkey()])
