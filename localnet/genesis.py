@@ -45,6 +45,8 @@ TEMPLATES = files("localnet").joinpath("templates", "drift-accounts.json")
 CUMULATIVE_INTEREST_ONE = 10_000_000_000
 ONE_HOUR = 3600
 THIRTEEN_DAYS = 1_123_200
+#: MarketStatus::Active in the views' numbering (the codec maps each build's own)
+MARKET_STATUS_ACTIVE = 1
 
 
 def rent_exempt_lamports(data_len: int) -> int:
@@ -149,7 +151,9 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
     keypairs.update({"admin": admin, "mint-authority": mint_authority})
     signer = pdas.drift_signer()
 
-    state_raw = RawAccount(pdas.state(), profile.program_id, 0, templates["State"])
+    state_raw = RawAccount(
+        pdas.state(), profile.program_id, 0, _template(templates, "State", "State", codec)
+    )
     state = codec.decode_state(dataclasses.replace(state_raw, address=pdas.state()))
     state = dataclasses.replace(
         state,
@@ -192,7 +196,12 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             (pdas.insurance_fund_vault(m.market_index), f"insuranceFundVault{m.market_index}"),
         ):
             put(vault, m.token_program, _token_account(vault, mint, signer, 0), label)
-        template = templates["SpotMarketQuote" if m.market_index == 0 else "SpotMarketNonQuote"]
+        template = _template(
+            templates,
+            "SpotMarketQuote" if m.market_index == 0 else "SpotMarketNonQuote",
+            "SpotMarket",
+            codec,
+        )
         address = pdas.spot_market(m.market_index)
         view = codec.decode_spot_market(
             RawAccount(address, profile.program_id, 0, _retarget(template, address, codec))
@@ -214,7 +223,8 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             last_revenue_settle_ts=0,
             revenue_settle_period_seconds=m.revenue_settle_period_seconds,
             total_factor=m.total_factor,
-            user_factor=m.user_factor,
+            # one factor (Velocity): the whole settle goes to the stakers
+            user_factor=m.total_factor if codec.one_if_factor else m.user_factor,
         )
         view = dataclasses.replace(
             view,
@@ -239,6 +249,7 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             decimals=m.decimals,
             market_index=m.market_index,
             token_program_flag=1 if m.token_2022 else 0,
+            status=MARKET_STATUS_ACTIVE,
         )
         data = bytearray(codec.encode(view))
         layout.write("SpotMarket", data, "name", m.symbol.encode()[:32].ljust(32, b" "))
@@ -267,6 +278,18 @@ def install_genesis(cluster: Cluster, genesis: Genesis) -> None:
         cluster.set_account(
             address, Account(acc.lamports, acc.data, acc.owner, acc.executable, acc.rent_epoch)
         )
+
+
+def _template(templates: dict[str, bytes], name: str, account: str, codec: AccountCodec) -> bytes:
+    """The bytes the real program wrote where the profile lays `account` out as that
+    build did; otherwise (another program's layout, e.g. Velocity's zero-copy State and
+    1064-byte SpotMarket, for which no recorded account exists) a blank account of the
+    profile's size, every field then set from the spec like the template's."""
+    data = templates[name]
+    disc, size = codec.discriminator(account), codec.size(account)
+    if len(data) == size and data[:8] == disc:
+        return data
+    return disc + bytes(size - 8)
 
 
 def _retarget(template: bytes, address: Pubkey, codec: AccountCodec) -> bytes:

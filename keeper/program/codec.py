@@ -198,6 +198,13 @@ class AccountCodec:
 
     # -- program accounts -----------------------------------------------------------
 
+    @property
+    def one_if_factor(self) -> bool:
+        """Whether the program keeps one IF fee factor where Drift has a total and a user
+        factor (Velocity's `if_fee_factor`): a market then gives stakers the whole settle."""
+        paths = self._paths["SpotMarket"]
+        return paths["insurance_fund.total_factor"] == paths["insurance_fund.user_factor"]
+
     def size(self, account_name: str) -> int:
         """The size of a new `account_name` account (what the program allocates)."""
         return self.sizes[account_name]

@@ -148,14 +148,14 @@ class Planner:
         ixs.append(self.builders.add_insurance_fund_stake(keys, amount, authority, wallet.address))
         assert effect.stake is not None and accounts.stake is not None
         minted = effect.stake.if_shares - accounts.stake.if_shares
+        figures = {"amount": amount, "shares_minted": minted}
+        # Where adds buy whole shares only, the program takes the price of the shares
+        # minted and leaves the rest of `amount` in the wallet: say so before signing.
+        cost = sum(t.amount for t in effect.transfers if t.source == wallet.address)
+        if cost != amount:
+            figures |= {"cost_amount": cost, "remainder_amount": amount - cost}
         return Plan(
-            ActionKind.STAKE,
-            market_index,
-            authority,
-            tuple(ixs),
-            effect,
-            {"amount": amount, "shares_minted": minted},
-            tuple(creates),
+            ActionKind.STAKE, market_index, authority, tuple(ixs), effect, figures, tuple(creates)
         )
 
     def unstake(
@@ -175,7 +175,10 @@ class Planner:
         touch: Effect | None = None
         figures: dict[str, int] = {}
         if rules.needs_rebase_touch(stake, m.market):
-            touch_amount = rules.REBASE_TOUCH_AMOUNT
+            assert accounts.if_vault is not None
+            touch_amount = rules.rebase_touch_amount(
+                m.market, accounts.if_vault.amount, self.profile
+            )
             wallet = self._funded_wallet(
                 snap, m, authority, touch_amount, "add to rebase the stake"
             )
@@ -194,10 +197,11 @@ class Planner:
             accounts = touch.accounts_after(accounts)
             figures["rebase_add_amount"] = touch_amount
         assert accounts.stake is not None and accounts.if_vault is not None
-        fund = accounts.market.insurance_fund
         if amount is None:
             shares = ifmath.stake_shares(accounts.stake, accounts.market)
-            amount = ifmath.amount_for_shares(shares, fund.total_shares, accounts.if_vault.amount)
+            amount = rules.request_amount_for_shares(
+                accounts.market, accounts.if_vault.amount, shares, self.profile
+            )
         if amount <= 0:
             raise PlanError("the amount to unstake must be greater than zero")
         effect = self._predict(
@@ -235,7 +239,8 @@ class Planner:
         lost = stake.if_shares - effect.stake.if_shares
         # what the forfeited shares are worth now, in tokens (the gain the cancel gives up)
         fund = m.market.insurance_fund
-        lost_value = ifmath.shares_to_amount(lost, fund.total_shares, m.if_vault_amount)
+        nav = rules.fund_nav(m.market, m.if_vault_amount, self.profile)
+        lost_value = ifmath.shares_to_amount(lost, fund.total_shares, nav)
         figures = {"shares_forfeited": lost, "value_forfeited": lost_value}
         return Plan(ActionKind.CANCEL, market_index, authority, (ix,), effect, figures)
 
@@ -249,7 +254,8 @@ class Planner:
             {"marketIndex": market_index},
             snap.now_ts,
         )
-        paid = sum(t.amount for t in effect.transfers)
+        # only what reaches the wallet: a settle the remove makes first moves tokens too
+        paid = sum(t.amount for t in effect.transfers if t.destination == wallet.address)
         ix = self.builders.remove_insurance_fund_stake(
             MarketKeys.from_market(m.market), authority, wallet.address
         )
