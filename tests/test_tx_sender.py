@@ -192,3 +192,31 @@ async def test_priority_fee_is_a_capped_percentile_and_units_come_from_simulatio
     assert sized_compute_units(50_000, 20, 400_000) == 61_000
     assert sized_compute_units(390_000, 20, 400_000) == 400_000
     assert sized_compute_units(None, 20, 400_000) == 400_000
+
+
+async def test_past_its_expiry_a_resumed_transaction_is_looked_up_in_the_ledger(
+    idl: DriftIdl,
+) -> None:
+    """Landed long ago (out of the status cache), it is found, not declared expired."""
+    node = FakeTxTransport(status_cache_polls=0, slot=7)
+    tx, last_valid = await _send(node, idl)
+    node.land_now(bytes(tx))
+    node.expire_blockhashes()
+    sender = _sender(node, idl)
+    assert await node.signature_status(tx.signatures[0]) is None
+    confirmed = await sender.send(tx, last_valid_block_height=last_valid, preflight=False)
+    assert confirmed.slot == 7 and node.history_searches == 1
+    # landed and failed: the program's error, not "expired"
+    failed = FakeTxTransport(status_cache_polls=0)
+    tx2, last_valid2 = await _send(failed, idl)
+    failed.land_now(bytes(tx2), {"InstructionError": [0, {"Custom": 6133}]})
+    failed.expire_blockhashes()
+    with pytest.raises(ProgramError, match="6133"):
+        await _sender(failed, idl).send(tx2, last_valid_block_height=last_valid2, preflight=False)
+    # never landed: still expired, after one look at the ledger
+    gone = FakeTxTransport(status_cache_polls=0)
+    tx3, last_valid3 = await _send(gone, idl)
+    gone.expire_blockhashes()
+    with pytest.raises(TransactionExpired):
+        await _sender(gone, idl).send(tx3, last_valid_block_height=last_valid3, preflight=False)
+    assert gone.history_searches == 1

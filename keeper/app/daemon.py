@@ -36,7 +36,13 @@ from solders.transaction import VersionedTransaction
 from keeper.app.config import KeeperSettings, load_settings
 from keeper.app.journal import Journal, JournalEntry
 from keeper.app.metrics import CountingTransport, KeeperMetrics
-from keeper.app.session import Outcome, Session
+from keeper.app.session import (
+    LabelledMismatch,
+    Outcome,
+    Session,
+    effect_mismatches,
+    labelled,
+)
 from keeper.app.solana_config import load_keypair
 from keeper.cluster.redact import redact_text, redact_url
 from keeper.cluster.sender import (
@@ -57,7 +63,6 @@ from keeper.core.errors import ConfigError, KeeperError, ProgramError, RpcError
 from keeper.core.fmt import format_amount, format_duration, format_ratio_ppm
 from keeper.core.plan import Plan
 from keeper.core.snapshot import Snapshot
-from keeper.core.verify import FieldMismatch, diff_views
 from keeper.program.idl import load_idl
 
 log = structlog.get_logger("keeper.daemon")
@@ -683,19 +688,29 @@ class InsuranceFundKeeper:
     async def _resume_journal(self) -> list[str]:
         """Finish what a previous pass or process sent: re-send until landed or expired.
 
-        An entry whose outcome is still unknown stays (its actions are not planned
-        again) and is returned as an error of the pass; the other actions go ahead.
+        First the node's whole ledger is asked for each signature
+        (`searchTransactionHistory`): one that landed long ago, out of the recent status
+        cache, would otherwise look expired and go uncounted. An entry whose outcome is
+        still unknown stays (its actions are not planned again) and is returned as an
+        error of the pass; the other actions go ahead.
         """
         errors: list[str] = []
+        sender = self.session.sender
         for entry in self.journal.entries:
             tx = VersionedTransaction.from_bytes(base64.b64decode(entry.raw))
             log.info(
                 "resuming a journalled transaction", signature=entry.signature, keys=entry.keys
             )
+            found = None
+            with contextlib.suppress(RpcError):  # unknown: resuming it polls again
+                found = await sender.find_landed(tx.signatures[0])
             try:
-                confirmed = await self.session.sender.send(
-                    tx, entry.last_valid_block_height, preflight=False
-                )
+                if found is not None:
+                    confirmed = await sender.outcome(tx.signatures[0], found)
+                else:
+                    confirmed = await sender.send(
+                        tx, entry.last_valid_block_height, preflight=False
+                    )
             except TransactionExpired:
                 log.info("journalled transaction expired unlanded", signature=entry.signature)
                 self.journal.clear(entry.signature)
@@ -710,19 +725,27 @@ class InsuranceFundKeeper:
                 errors.append(f"journalled {entry.signature}: {exc}")
                 continue
             except KeeperError as exc:  # landed with an error
+                slot = None if found is None else found.slot
                 log.warning(
-                    "journalled transaction failed", signature=entry.signature, error=str(exc)
+                    "journalled transaction landed and failed",
+                    signature=entry.signature,
+                    slot=slot,
+                    error=str(exc),
                 )
+                for kind, market, wallet in _entry_keys(entry):
+                    self.prom.actions.labels(kind, market, wallet, "failed").inc()
+                    self.prom.failed.labels(kind).inc()
+                    self.metrics.failed[kind] = self.metrics.failed.get(kind, 0) + 1
                 self.journal.clear(entry.signature)
                 continue
             log.info(
-                "journalled transaction landed", signature=entry.signature, slot=confirmed.slot
+                "journalled transaction landed",
+                signature=entry.signature,
+                slot=confirmed.slot,
+                slots_late=max(confirmed.slot - entry.first_allowed_slot, 0),
             )
-            for key in entry.keys:
-                kind, market, wallet = key.split("|")
-                self.prom.actions.labels(
-                    kind, market, "" if wallet == "-" else wallet, "landed"
-                ).inc()
+            for kind, market, wallet in _entry_keys(entry):
+                self.prom.actions.labels(kind, market, wallet, "landed").inc()
                 self.prom.sent.labels(kind).inc()
                 self.metrics.sent[kind] = self.metrics.sent.get(kind, 0) + 1
                 self.prom.slots_late.labels(kind).observe(
@@ -731,7 +754,9 @@ class InsuranceFundKeeper:
             self.journal.clear(entry.signature)
         return errors
 
-    async def _verify(self, plans: list[Plan], before: Snapshot) -> dict[int, list[FieldMismatch]]:
+    async def _verify(
+        self, plans: list[Plan], before: Snapshot
+    ) -> dict[int, list[LabelledMismatch]]:
         """Read back every account the mirror predicted to change; log each difference."""
         markets = tuple(sorted({p.market_index for p in plans}))
         try:
@@ -739,12 +764,12 @@ class InsuranceFundKeeper:
         except KeeperError as exc:
             log.warning("could not read back the landed transaction", error=str(exc))
             return {}
-        out: dict[int, list[FieldMismatch]] = {}
+        out: dict[int, list[LabelledMismatch]] = {}
         for plan in plans:
-            predicted = plan.snapshot_after(before)
-            found = _compare(plan, predicted, after)
+            found = labelled(effect_mismatches(plan, before, after), before)
             out[plan.market_index] = found
-            for m in found:
+            for lm in found:
+                m = lm.mismatch
                 self.metrics.mismatches += 1
                 self.prom.mismatches.labels(plan.action.value, str(plan.market_index)).inc()
                 log.warning(
@@ -752,6 +777,7 @@ class InsuranceFundKeeper:
                     action=plan.action.value,
                     market=plan.market_index,
                     account=str(m.account),
+                    what=lm.what,
                     field=m.field,
                     predicted=str(m.expected),
                     actual=str(m.actual),
@@ -862,6 +888,15 @@ def _first_allowed_slot(seen: tuple[int, int, int | None] | None, snap: Snapshot
     return min(max(slot0 + offset, slot0), snap.slot)
 
 
+def _entry_keys(entry: JournalEntry) -> list[tuple[str, str, str]]:
+    """A journal entry's (kind, market, wallet label) per action key."""
+    out = []
+    for key in entry.keys:
+        kind, market, wallet = key.split("|")
+        out.append((kind, market, "" if wallet == "-" else wallet))
+    return out
+
+
 def _clock(ts: int) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(ts))
 
@@ -869,34 +904,3 @@ def _clock(ts: int) -> str:
 def _wait_text(w: Wait, wallet: str | None) -> str:
     who = f" for {wallet}" if wallet else ""
     return f"{w.action.text} market {w.market_index}{who}: {w.reason}"
-
-
-def _compare(plan: Plan, predicted: Snapshot, actual: Snapshot) -> list[FieldMismatch]:
-    """Predicted vs read-back, for the accounts the plan's effect changes."""
-    out: list[FieldMismatch] = []
-    effect = plan.effect
-    index = plan.market_index
-    p_m, a_m = predicted.market(index), actual.market(index)
-    if effect.market is not None:
-        out += diff_views(p_m.market, a_m.market)
-    moved = {t.source for t in effect.transfers} | {t.destination for t in effect.transfers}
-    tokens_p = {
-        t.address: t for t in (p_m.insurance_fund_vault, p_m.spot_market_vault, *predicted.wallets)
-    }
-    tokens_a = {
-        t.address: t for t in (a_m.insurance_fund_vault, a_m.spot_market_vault, *actual.wallets)
-    }
-    for address in sorted(moved, key=bytes):
-        if address in tokens_p and address in tokens_a:
-            out += diff_views(tokens_p[address], tokens_a[address])
-    if effect.stake is not None:
-        out += diff_views(
-            predicted.stake(plan.authority, index), actual.stake(plan.authority, index)
-        )
-    if effect.user_stats is not None:
-        p_u = next(
-            (u for u in predicted.user_stats if u.address == effect.user_stats.address), None
-        )
-        a_u = next((u for u in actual.user_stats if u.address == effect.user_stats.address), None)
-        out += diff_views(p_u, a_u)
-    return out

@@ -178,9 +178,12 @@ class CountingTransport:
     async def send_raw(self, raw: bytes) -> None:
         await self._count("send_raw", lambda: self.inner.send_raw(raw))
 
-    async def signature_status(self, signature: Signature) -> SignatureStatus | None:
+    async def signature_status(
+        self, signature: Signature, *, search_history: bool = False
+    ) -> SignatureStatus | None:
         out: SignatureStatus | None = await self._count(
-            "signature_status", lambda: self.inner.signature_status(signature)
+            "signature_status",
+            lambda: self.inner.signature_status(signature, search_history=search_history),
         )
         return out
 

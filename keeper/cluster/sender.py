@@ -24,7 +24,7 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from keeper.cluster.redact import redact_text
-from keeper.cluster.transport import TxTransport
+from keeper.cluster.transport import SignatureStatus, TxTransport
 from keeper.core.errors import (
     ErrorTable,
     KeeperError,
@@ -271,6 +271,10 @@ class TxSender:
             try:
                 status = await self.transport.signature_status(signature)
                 height = None if status is not None else await self.transport.block_height()
+                if height is not None and height > last_valid_block_height:
+                    # Past its expiry it can no longer land, but it may have landed long
+                    # ago, out of the node's recent status cache (a journalled one).
+                    status = await self.find_landed(signature)
                 poll_failures = 0
             except RpcError as exc:
                 # A flaky provider must not lose track of a sent transaction: keep polling.
@@ -284,8 +288,7 @@ class TxSender:
                 continue
             if status is not None:
                 if status.err is not None:
-                    logs = await self._logs(signature)
-                    raise explain_failure(status.err, logs, self.program_id, self.errors)
+                    return await self._outcome(signature, status)
                 if status.confirmation_status.lower() in wanted:
                     return Confirmed(signature, status.slot, await self._logs(signature))
             elif height is not None and height > last_valid_block_height:
@@ -294,6 +297,22 @@ class TxSender:
                     f"(block height {height} > {last_valid_block_height}); nothing was changed"
                 )
             await asyncio.sleep(self.poll_interval_seconds)
+
+    async def find_landed(self, signature: Signature) -> SignatureStatus | None:
+        """The signature's status from the node's whole ledger, not only its recent
+        status cache: how a transaction journalled long ago is known to have landed."""
+        return await self.transport.signature_status(signature, search_history=True)
+
+    async def outcome(self, signature: Signature, status: SignatureStatus) -> Confirmed:
+        """A landed status as the sender reports it: `Confirmed`, or the program's
+        error (raised) when it landed and failed."""
+        return await self._outcome(signature, status)
+
+    async def _outcome(self, signature: Signature, status: SignatureStatus) -> Confirmed:
+        logs = await self._logs(signature)
+        if status.err is not None:
+            raise explain_failure(status.err, logs, self.program_id, self.errors)
+        return Confirmed(signature, status.slot, logs)
 
     async def priority_fee(
         self, writable: Sequence[Pubkey], percentile: int, cap_micro_lamports: int

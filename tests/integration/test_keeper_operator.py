@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import os
@@ -492,6 +493,58 @@ def test_a_journalled_send_is_resumed_not_repeated_after_a_kill(
     assert len({bytes(r) for r in node.sent}) == 1  # only ever the one transaction
     assert third.journal.entries == () and third.metrics.sent == {"settle": 1}
     assert not (tmp_path / ".drift-if-keeper/journal.json").read_text().count("signature")
+
+
+@pytest.mark.parametrize("err", [None, {"InstructionError": [0, {"Custom": 6133}]}])
+def test_a_journalled_transaction_that_landed_long_ago_is_counted_with_its_slot(
+    net: EmbeddedLocalnet, tmp_path: Path, err: Any
+) -> None:
+    """Out of the node's status cache, only searchTransactionHistory finds it: it is
+    counted (landed or failed) with its slot, not read as expired."""
+    from keeper.app.journal import JournalEntry
+    from keeper.cluster.sender import FeePolicy, build_transaction
+
+    node = FakeTxTransport(status_cache_polls=0, slot=77)
+    keeper = _keeper_over(net, tmp_path, node, wallet(net, "alice", "{ market = 0 }"))
+    latest = asyncio.run(node.latest_blockhash())
+    tx = build_transaction([], keeper.fee_payer, latest.blockhash, fees=FeePolicy(200_000, 0))
+    keeper.journal.record(
+        JournalEntry(
+            ("settle|0|-",),
+            str(tx.signatures[0]),
+            base64.b64encode(bytes(tx)).decode(),
+            latest.last_valid_block_height,
+            70,
+        )
+    )
+    node.land_now(bytes(tx), err)  # landed while no keeper watched ...
+    node.expire_blockhashes()  # ... long ago: its blockhash has expired since
+    assert asyncio.run(node.signature_status(tx.signatures[0])) is None  # the cache forgot it
+
+    async def resume() -> list[str]:
+        try:
+            return await keeper._resume_journal()
+        finally:
+            await keeper.session.close()
+
+    with structlog.testing.capture_logs() as logs:
+        errors = asyncio.run(resume())
+    assert errors == [] and keeper.journal.entries == () and node.history_searches >= 1
+    events = {e["event"]: e for e in logs}
+    assert "journalled transaction expired unlanded" not in events
+    text = keeper.prom.render()
+    if err is None:
+        assert events["journalled transaction landed"]["slot"] == 77
+        assert events["journalled transaction landed"]["slots_late"] == 7
+        assert keeper.metrics.sent == {"settle": 1} and keeper.metrics.failed == {}
+        assert 'outcome="landed",wallet=""} 1.0' in text
+        assert 'drift_if_keeper_slots_late_count{kind="settle"} 1.0' in text
+    else:
+        failed = events["journalled transaction landed and failed"]
+        assert failed["slot"] == 77 and "6133" in failed["error"]
+        assert keeper.metrics.failed == {"settle": 1} and keeper.metrics.sent == {}
+        assert 'outcome="failed",wallet=""} 1.0' in text
+    assert node.sent == []  # nothing re-sent: the ledger already had it
 
 
 # -- metrics, health and what the log says ------------------------------------------------
