@@ -82,3 +82,21 @@ def test_a_stake_reports_each_account_that_landed_differently_with_both_values(
     assert main(["stake", "50", *on]) == 0
     text = capsys.readouterr().out
     assert "differs from the mirror's prediction" in text and "IF vault of market 0" in text
+
+
+def test_a_stake_made_in_genesis_is_one_the_program_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localnet.genesis import GenesisSpec, MarketSpec, StakerSpec
+
+    spec = GenesisSpec(
+        markets=(MarketSpec(0, "USDC", 6),),
+        stakers=(StakerSpec("w0", stakes=((0, 5_000_000),)),),
+        created_ts=START_TS,
+    )
+    with EmbeddedLocalnet(DRIFT_MAINNET, tmp_path / "keys", start_ts=START_TS, spec=spec) as net:
+        on = ("-u", net.url, "-k", str(net.keys["w0"]), "-y", "--json")
+        assert main(["unstake", "--all", *on]) == 0
+        doc = json.loads(capsys.readouterr().out)
+    assert doc["figures"]["sharesRequested"] == 5_000_000
+    assert doc["matchesPrediction"] is True and doc["mismatches"] == []
