@@ -77,7 +77,14 @@ class KeeperMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self._feed: _FeedCollector | None = None
-        self.passes = Counter(f"{PREFIX}_passes", "passes run", registry=r)
+        self.passes = Counter(
+            f"{PREFIX}_passes", "passes run (idle checks included)", registry=r
+        )
+        self.idle_checks = Counter(
+            f"{PREFIX}_idle_checks",
+            "idle refreshes answered by one sampled read instead of a full pass",
+            registry=r,
+        )
         self.pass_failures = Counter(
             f"{PREFIX}_pass_failures",
             "passes that failed (no snapshot, or an action failed)",

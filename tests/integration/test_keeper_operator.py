@@ -680,6 +680,44 @@ def test_a_change_the_subscriptions_missed_marks_the_feed_stale(
     assert "drift_if_keeper_pubsub_stale_detections_total 1.0" in text
 
 
+def test_an_idle_refresh_costs_one_request_and_still_catches_a_missed_change(
+    net: EmbeddedLocalnet, tmp_path: Path
+) -> None:
+    stake(net, "alice", "1000")
+    keeper = _keeper_over(net, tmp_path, FakeTxTransport(), wallet(net, "alice", "{ market = 0 }"))
+    reads: list[int] = []
+    inner = keeper.session.reader.get_multiple
+
+    async def counted(addresses: Any) -> Any:
+        reads.append(len(addresses))
+        return await inner(addresses)
+
+    keeper.session.reader.get_multiple = counted  # type: ignore[method-assign]
+
+    async def go() -> list[bool]:
+        keeper.feed.health.connected = True
+        await keeper.run_once()
+        reads.clear()
+        seen = [await keeper._nothing_missed(), await keeper._nothing_missed()]
+        assert reads == [5, 5]  # the clock and the 4 watched accounts, one call each
+        await asyncio.to_thread(revenue, net, "5")  # a change, and no notification for it
+        seen.append(await keeper._nothing_missed())
+        await keeper.run_once()  # the full pass it asks for
+        assert not await keeper._nothing_missed()  # stale: full passes, until ...
+        keeper.feed.health.stale = False  # ... the feed's next notification clears it
+        seen.append(await keeper._nothing_missed())
+        await asyncio.to_thread(net.travel, 3600)  # the clock jumps: a due time may be here
+        seen.append(await keeper._nothing_missed())
+        keeper.feed.health.connected = False  # polling: every wake-up is a full pass
+        seen.append(await keeper._nothing_missed())
+        await keeper.session.close()
+        return seen
+
+    assert asyncio.run(go()) == [True, True, False, True, False, False]
+    assert keeper.feed.health.stale_detections == 1
+    assert "drift_if_keeper_idle_checks_total 3.0" in keeper.prom.render()
+
+
 def test_an_expired_transaction_is_rebuilt_from_a_fresh_snapshot(
     net: EmbeddedLocalnet, tmp_path: Path
 ) -> None:
