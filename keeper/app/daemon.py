@@ -46,6 +46,7 @@ from keeper.app.session import (
     labelled,
 )
 from keeper.app.solana_config import load_keypair
+from keeper.cluster.hedge import hedged
 from keeper.cluster.reader import decode_clock
 from keeper.cluster.redact import redact_text, redact_url
 from keeper.cluster.sender import (
@@ -101,6 +102,8 @@ HEDGE_AFTER_SECONDS = 0.15
 #: `retry_initial_seconds`; up to FAST_RETRIES passes in a row
 FAST_RETRY_SECONDS = 0.4
 FAST_RETRIES = 10
+#: while urgent, the priority fee is waited for this long (then the last one is paid)
+PRICE_WAIT_SECONDS = 0.3
 #: a blockhash fetched ahead is used while the cluster is at most this many slots (and
 #: seconds) past the read it was fetched at: ~10 s of its ~60 s (150 blocks) of validity
 BLOCKHASH_MAX_AGE_SLOTS = 25
@@ -219,6 +222,8 @@ class InsuranceFundKeeper:
         self._fast_retries = 0
         #: (blockhash, last valid block height, loop time fetched), fetched ahead
         self._blockhash: tuple[Hash, int, int, float] | None = None
+        #: the last priority fee read, by the writable accounts it was read for
+        self._prices: dict[tuple[Pubkey, ...], int] = {}
         #: the fee payer's SOL balance (lamports) at the last read
         self.fee_payer_lamports: int | None = None
         pdas = DriftAddresses(config.profile.program_id)
@@ -375,34 +380,33 @@ class InsuranceFundKeeper:
         return self._due_at - URGENT_LEAD_SECONDS <= now <= self._due_at + URGENT_WINDOW_SECONDS
 
     async def _hedged(self, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()`; while urgent, a second copy if the first has not answered within
-        HEDGE_AFTER_SECONDS (or failed): the first success wins, the other is cancelled.
+        """`call()`, hedged while urgent (`keeper.cluster.hedge`): reads and
+        simulations only, a copy changes nothing."""
+        return await hedged(call, self._hedge_after())
 
-        Every call hedged here is a read or a simulation: a copy changes nothing.
-        """
+    def _hedge_after(self) -> float | None:
+        return HEDGE_AFTER_SECONDS if self.urgent() else None
+
+    async def _price(self, writable: list[Pubkey]) -> int:
+        """The priority fee for these accounts; while urgent, one that has not come
+        within PRICE_WAIT_SECONDS is not waited for: the last price paid for the same
+        accounts (0 if none) goes instead, and the transaction goes out."""
+        fees = self.config.fees
+        key = tuple(writable)
+        call = self.session.sender.priority_fee(
+            writable, fees.priority_fee_percentile, fees.max_priority_fee_micro_lamports
+        )
         if not self.urgent():
-            return await call()
-        first = asyncio.ensure_future(call())
-        done, _ = await asyncio.wait({first}, timeout=HEDGE_AFTER_SECONDS)
-        if first in done and first.exception() is None:
-            return first.result()
-        tasks = {first, asyncio.ensure_future(call())}
-        error: BaseException | None = None
-        try:
-            while tasks:
-                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    exc = task.exception()
-                    if exc is None:
-                        return task.result()
-                    error = error or exc
-            assert error is not None
-            raise error
-        finally:
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            price = await call
+        else:
+            try:
+                price = await asyncio.wait_for(call, PRICE_WAIT_SECONDS)
+            except TimeoutError:
+                price = self._prices.get(key, 0)
+                log.debug("priority fee slow: the last one instead", micro_lamports_per_cu=price)
+                return price
+        self._prices[key] = price
+        return price
 
     def _cached_blockhash(self, slot: int, max_age_seconds: float) -> tuple[Hash, int] | None:
         """The blockhash fetched ahead, if the cluster has not moved far since (a node
@@ -416,7 +420,7 @@ class InsuranceFundKeeper:
         return None
 
     async def _fetch_blockhash(self, slot: int) -> tuple[Hash, int]:
-        blockhash, last_valid = await self.session.sender.latest_blockhash()
+        blockhash, last_valid = await self._hedged(self.session.sender.latest_blockhash)
         self._blockhash = (blockhash, last_valid, slot, asyncio.get_running_loop().time())
         return blockhash, last_valid
 
@@ -780,9 +784,7 @@ class InsuranceFundKeeper:
         # the fee does not depend on the simulation: both at once, one round trip
         sim, price = await asyncio.gather(
             self._hedged(lambda: sender.simulate(probe)),
-            sender.priority_fee(
-                writable, fees.priority_fee_percentile, fees.max_priority_fee_micro_lamports
-            ),
+            self._price(writable),
         )
         if sim.error is not None and cached is not None and "BlockhashNotFound" in str(sim.error):
             # the blockhash fetched ahead is gone (the node moved on faster): a fresh one
@@ -822,7 +824,13 @@ class InsuranceFundKeeper:
         )
         try:
             # simulated above (the probe: the same instructions, a larger budget)
-            confirmed = await sender.send(tx, last_valid, preflight=False)
+            confirmed = await sender.send(
+                tx,
+                last_valid,
+                preflight=False,
+                hedge_after_seconds=self._hedge_after(),
+                fetch_logs=False,  # the next step of the chain waits for this: no extra call
+            )
         except ConfirmationUnknown:
             raise  # it may still land: the journal keeps it, the next pass resumes it
         except KeeperError:
@@ -907,7 +915,7 @@ class InsuranceFundKeeper:
         """Read back every account the mirror predicted to change; log each difference."""
         markets = tuple(sorted({p.market_index for p in plans}))
         try:
-            after = await self._snapshot(markets)
+            after = await self._hedged(lambda: self._snapshot(markets))
         except KeeperError as exc:
             log.warning("could not read back the landed transaction", error=str(exc))
             return {}

@@ -9,9 +9,11 @@ otherwise. The HTTP server is a small asyncio one: no threads.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -142,6 +144,11 @@ class KeeperMetrics:
         return generate_latest(self.registry).decode()
 
 
+_log = structlog.get_logger("keeper.rpc")
+#: a call this slow is logged at debug level, with its method and duration
+SLOW_CALL_SECONDS = 0.3
+
+
 class CountingTransport:
     """The production transport with every call counted (and its failures) by method."""
 
@@ -152,11 +159,23 @@ class CountingTransport:
     async def _count(self, call: str, make: Callable[[], Any]) -> Any:
         method = RPC_METHOD[call]
         self.metrics.rpc_requests.labels(method).inc()
+        started = time.monotonic()
         try:
             return await make()
-        except RpcError:
+        except RpcError as exc:
             self.metrics.rpc_errors.labels(method).inc()
+            _log.debug(
+                "rpc call failed",
+                method=method,
+                seconds=round(time.monotonic() - started, 3),
+                error_type=type(exc).__name__,
+            )
             raise
+        finally:
+            took = time.monotonic() - started
+            if took >= SLOW_CALL_SECONDS:
+                # the debug log says which call made an action late, and by how much
+                _log.debug("rpc call slow", method=method, seconds=round(took, 3))
 
     @property
     def endpoint(self) -> str:

@@ -23,6 +23,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from keeper.cluster.hedge import hedged
 from keeper.cluster.redact import redact_text
 from keeper.cluster.transport import SignatureStatus, TxTransport
 from keeper.core.errors import (
@@ -268,7 +269,13 @@ class TxSender:
         )
 
     async def send(
-        self, tx: VersionedTransaction, last_valid_block_height: int, *, preflight: bool = True
+        self,
+        tx: VersionedTransaction,
+        last_valid_block_height: int,
+        *,
+        preflight: bool = True,
+        hedge_after_seconds: float | None = None,
+        fetch_logs: bool = True,
     ) -> Confirmed:
         """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired.
 
@@ -281,6 +288,11 @@ class TxSender:
         one signature, landed at most once), so a node or proxy that silently drops
         some of them still gets one in the first slot; a copy that hangs does not hold
         up the next broadcast, due `resend_interval_seconds` later.
+
+        `hedge_after_seconds` hedges the status polls (`keeper.cluster.hedge`): near a
+        due time a hung poll would hide the landing from the next step. `fetch_logs=False`
+        returns a landed transaction without its logs (one call fewer; a failed one is
+        still explained from its logs).
         """
         if preflight:
             sim = await self.simulate(tx)
@@ -314,8 +326,14 @@ class TxSender:
                 if failure is not None:
                     raise failure
                 try:
-                    status = await self.transport.signature_status(signature)
-                    height = None if status is not None else await self.transport.block_height()
+                    status = await hedged(
+                        lambda: self.transport.signature_status(signature), hedge_after_seconds
+                    )
+                    height = (
+                        None
+                        if status is not None
+                        else await hedged(self.transport.block_height, hedge_after_seconds)
+                    )
                     if height is not None and height > last_valid_block_height:
                         # Past its expiry it can no longer land, but it may have landed long
                         # ago, out of the node's recent status cache (a journalled one).
@@ -336,7 +354,8 @@ class TxSender:
                     if status.err is not None:
                         return await self._outcome(signature, status)
                     if status.confirmation_status.lower() in wanted:
-                        return Confirmed(signature, status.slot, await self._logs(signature))
+                        logs = await self._logs(signature) if fetch_logs else ()
+                        return Confirmed(signature, status.slot, logs)
                 elif height is not None and height > last_valid_block_height:
                     raise TransactionExpired(
                         f"transaction {signature} was not confirmed before its blockhash "
