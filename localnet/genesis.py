@@ -86,6 +86,10 @@ class StakerSpec:
     lamports: int = 10_000_000_000
     #: token base units per market index, minted into the staker's associated account
     token_amounts: tuple[tuple[int, int], ...] = ()
+    #: IF stakes that exist from the start (market index, base units), as if staked at
+    #: `created_ts` into an empty fund (one share per base unit): many wallets' stakes
+    #: without a transaction each (the keeper's resource benchmark)
+    stakes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,14 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
                 raise ValueError(f"staker {staker.label}: negative amount")
             supplies[idx] += amount
 
+    staked: dict[int, int] = {m.market_index: 0 for m in spec.markets}
+    for staker in spec.stakers:
+        for idx, amount in staker.stakes:
+            if idx not in staked or amount <= 0:
+                raise ValueError(f"staker {staker.label}: bad stake {amount} in market {idx}")
+            staked[idx] += amount
+            supplies[idx] += amount
+
     mints: dict[int, Pubkey] = {}
     for m in spec.markets:
         mint_kp = localnet_keypair(f"mint-{m.symbol.lower()}")
@@ -195,7 +207,8 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
             (pdas.spot_market_vault(m.market_index), f"spotMarketVault{m.market_index}"),
             (pdas.insurance_fund_vault(m.market_index), f"insuranceFundVault{m.market_index}"),
         ):
-            put(vault, m.token_program, _token_account(vault, mint, signer, 0), label)
+            held = staked[m.market_index] if "insurance" in label else 0
+            put(vault, m.token_program, _token_account(vault, mint, signer, held), label)
         template = _template(
             templates,
             "SpotMarketQuote" if m.market_index == 0 else "SpotMarketNonQuote",
@@ -216,8 +229,8 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
         fund = dataclasses.replace(
             view.insurance_fund,
             vault=pdas.insurance_fund_vault(m.market_index),
-            total_shares=0,
-            user_shares=0,
+            total_shares=staked[m.market_index],
+            user_shares=staked[m.market_index],
             shares_base=0,
             unstaking_period_seconds=m.unstaking_period_seconds,
             last_revenue_settle_ts=0,
@@ -269,6 +282,16 @@ def build_genesis(spec: GenesisSpec, profile: ProgramProfile) -> Genesis:
                 _token_account(ata, mints[idx], kp.pubkey(), amount),
                 f"{staker.label}.token{idx}",
             )
+        if staker.stakes:
+            stats = codec.new_user_stats(pdas.user_stats(kp.pubkey()), kp.pubkey(), spec.created_ts)
+            quote = sum(a for i, a in staker.stakes if i == 0)
+            stats = dataclasses.replace(stats, if_staked_quote_asset_amount=quote)
+            put(stats.address, profile.program_id, codec.encode(stats), f"{staker.label}.stats")
+            for idx, amount in staker.stakes:
+                address = pdas.insurance_fund_stake(kp.pubkey(), idx)
+                stake = codec.new_stake(address, kp.pubkey(), idx, spec.created_ts)
+                stake = dataclasses.replace(stake, if_shares=amount, cost_basis=amount)
+                put(address, profile.program_id, codec.encode(stake), f"{staker.label}.stake{idx}")
     return Genesis(accounts=accounts, keypairs=keypairs, labels=labels, mints=mints)
 
 

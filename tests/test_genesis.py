@@ -85,3 +85,27 @@ def test_export_for_solana_test_validator(tmp_path: Path) -> None:
         assert doc["account"]["space"] == len(acc.data)
         if acc.data:
             assert doc["account"]["lamports"] == rent_exempt_lamports(len(acc.data))
+
+
+def test_stakes_in_genesis_are_counted_in_their_markets() -> None:
+    spec = GenesisSpec(
+        markets=(MarketSpec(0, "USDC", 6), MarketSpec(1, "SOL", 9)),
+        stakers=(
+            StakerSpec("w0", stakes=((0, 1_000_000), (1, 5))),
+            StakerSpec("w1", stakes=((0, 2_000_000),)),
+        ),
+    )
+    genesis = build_genesis(spec, DRIFT_MAINNET)
+    codec = AccountCodec(load_idl(DRIFT_MAINNET.idl_path), DRIFT_MAINNET.program_id)
+    snap = build_snapshot(genesis.accounts.values(), codec, slot=1, now_ts=spec.created_ts)
+    assert check_snapshot(snap, DriftAddresses(DRIFT_MAINNET.program_id)) == []
+    usdc = snap.market(0)
+    assert usdc.market.insurance_fund.total_shares == 3_000_000
+    assert usdc.market.insurance_fund.user_shares == 3_000_000 and usdc.if_vault_amount == 3_000_000
+    w0 = genesis.keypair("w0").pubkey()
+    stake = snap.stake(w0, 1)
+    assert stake is not None and stake.if_shares == 5 and stake.cost_basis == 5
+    (stats,) = [u for u in snap.user_stats if u.authority == w0]
+    assert stats.if_staked_quote_asset_amount == 1_000_000
+    mint_supply = int.from_bytes(genesis.accounts[genesis.mints[0]].data[36:44], "little")
+    assert mint_supply == 3_000_000

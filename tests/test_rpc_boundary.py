@@ -137,16 +137,24 @@ async def test_answers_arrive_in_our_own_types() -> None:
         },
     }
 
+    bodies: list[dict[str, Any]] = []
+
     def node(request: httpx.Request) -> httpx.Response:
-        method = json.loads(request.content)["method"]
+        bodies.append(json.loads(request.content))
+        method = bodies[-1]["method"]
         return httpx.Response(200, json={"jsonrpc": "2.0", "id": 0, "result": answers[method]})
 
     transport = SolanaRpcTransport(URL, http_transport=httpx.MockTransport(node))
     try:
         assert await transport.block_height() == 1234
         status = await transport.signature_status(Signature.default())
+        again = await transport.signature_status(Signature.default(), search_history=True)
     finally:
         await transport.close()
+    # the status cache only, then the ledger too (a journalled signature from long ago)
+    assert bodies[1]["params"][1] == {"searchTransactionHistory": False}
+    assert bodies[2]["params"][1] == {"searchTransactionHistory": True}
+    assert again == status
     assert status is not None and status.slot == 7
     assert status.err == {"InstructionError": [0, {"Custom": 6133}]}
     assert status.confirmation_status == "confirmed"

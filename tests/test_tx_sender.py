@@ -192,3 +192,77 @@ async def test_priority_fee_is_a_capped_percentile_and_units_come_from_simulatio
     assert sized_compute_units(50_000, 20, 400_000) == 61_000
     assert sized_compute_units(390_000, 20, 400_000) == 400_000
     assert sized_compute_units(None, 20, 400_000) == 400_000
+
+
+async def test_past_its_expiry_a_resumed_transaction_is_looked_up_in_the_ledger(
+    idl: DriftIdl,
+) -> None:
+    """Landed long ago (out of the status cache), it is found, not declared expired."""
+    node = FakeTxTransport(status_cache_polls=0, slot=7)
+    tx, last_valid = await _send(node, idl)
+    node.land_now(bytes(tx))
+    node.expire_blockhashes()
+    sender = _sender(node, idl)
+    assert await node.signature_status(tx.signatures[0]) is None
+    confirmed = await sender.send(tx, last_valid_block_height=last_valid, preflight=False)
+    assert confirmed.slot == 7 and node.history_searches == 1
+    # landed and failed: the program's error, not "expired"
+    failed = FakeTxTransport(status_cache_polls=0)
+    tx2, last_valid2 = await _send(failed, idl)
+    failed.land_now(bytes(tx2), {"InstructionError": [0, {"Custom": 6133}]})
+    failed.expire_blockhashes()
+    with pytest.raises(ProgramError, match="6133"):
+        await _sender(failed, idl).send(tx2, last_valid_block_height=last_valid2, preflight=False)
+    # never landed: still expired, after one look at the ledger
+    gone = FakeTxTransport(status_cache_polls=0)
+    tx3, last_valid3 = await _send(gone, idl)
+    gone.expire_blockhashes()
+    with pytest.raises(TransactionExpired):
+        await _sender(gone, idl).send(tx3, last_valid_block_height=last_valid3, preflight=False)
+    assert gone.history_searches == 1
+
+
+async def test_each_broadcast_sends_its_copies_at_once(idl: DriftIdl) -> None:
+    node = FakeTxTransport(drop_sends=2)  # two of the three copies are lost
+    tx, last_valid = await _send(node, idl)
+    sender = TxSender(node, PROGRAM, idl.errors, poll_interval_seconds=0, copies_per_broadcast=3)
+    confirmed = await sender.send(tx, last_valid_block_height=last_valid)
+    assert confirmed.signature == tx.signatures[0]
+    assert len(node.sent) == 3 and len(set(node.sent)) == 1  # one broadcast, the same bytes
+    assert node.calls["signature_status"] == 1  # landed at the first poll
+
+
+async def test_a_hung_copy_does_not_hold_up_the_next_broadcast(idl: DriftIdl) -> None:
+    import asyncio
+    import time
+
+    class Hangs(FakeTxTransport):
+        async def send_raw(self, raw: bytes) -> None:
+            if not self.sent:
+                self.sent.append(raw)
+                await asyncio.sleep(30)  # the first copy never answers
+            await super().send_raw(raw)
+
+    node = Hangs(polls_to_land=1)
+    tx, last_valid = await _send(node, idl)
+    sender = TxSender(
+        node, PROGRAM, idl.errors, resend_interval_seconds=0.05, poll_interval_seconds=0.01
+    )
+    started = time.monotonic()
+    confirmed = await sender.send(tx, last_valid_block_height=last_valid)
+    assert confirmed.signature == tx.signatures[0] and time.monotonic() - started < 2
+
+
+async def test_a_broadcast_whose_every_copy_is_refused_fails_the_send(idl: DriftIdl) -> None:
+    node = FakeTxTransport()
+    node.unreachable("send_raw", times=3)
+    tx, last_valid = await _send(node, idl)
+    sender = TxSender(node, PROGRAM, idl.errors, poll_interval_seconds=0, copies_per_broadcast=3)
+    with pytest.raises(RpcUnreachable, match="connection refused"):
+        await sender.send(tx, last_valid_block_height=last_valid)
+    # two of three refused, one taken: it lands
+    node2 = FakeTxTransport()
+    node2.unreachable("send_raw", times=2)
+    tx2, last_valid2 = await _send(node2, idl)
+    sender2 = TxSender(node2, PROGRAM, idl.errors, poll_interval_seconds=0, copies_per_broadcast=3)
+    assert (await sender2.send(tx2, last_valid_block_height=last_valid2)).signature == tx2.signatures[0]

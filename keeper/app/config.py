@@ -99,7 +99,8 @@ class KeeperSection(_Section):
     stale_after_seconds: Annotated[float, Field(gt=0)] = 120.0
     #: /health fails after this many failing passes in a row
     max_failed_passes: Annotated[int, Field(ge=1)] = 3
-    #: first retry delay after a failed action (doubles per failure, up to the max)
+    #: first retry delay after a failed action (doubles per failure, up to the max); an
+    #: action that failed on an RPC error (not the program) is first retried after 0.4 s
     retry_initial_seconds: Annotated[float, Field(gt=0)] = 2.0
     retry_max_seconds: Annotated[float, Field(gt=0)] = 300.0
 

@@ -22,22 +22,32 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.sysvar import CLOCK
 from solders.transaction import VersionedTransaction
 
 from keeper.app.config import KeeperSettings, load_settings
 from keeper.app.journal import Journal, JournalEntry
 from keeper.app.metrics import CountingTransport, KeeperMetrics
-from keeper.app.session import Outcome, Session
+from keeper.app.session import (
+    LabelledMismatch,
+    Outcome,
+    Session,
+    effect_mismatches,
+    labelled,
+)
 from keeper.app.solana_config import load_keypair
+from keeper.cluster.hedge import hedged
+from keeper.cluster.reader import decode_clock
 from keeper.cluster.redact import redact_text, redact_url
 from keeper.cluster.sender import (
     ConfirmationUnknown,
@@ -48,6 +58,7 @@ from keeper.cluster.sender import (
     sized_compute_units,
 )
 from keeper.cluster.solana_rpc import SolanaRpcTransport
+from keeper.cluster.transport import MAX_ACCOUNTS_PER_CALL
 from keeper.cluster.watch import ChangeFeed
 from keeper.core.actions import ActionKind
 from keeper.core.decide import Decision, PassPolicy, Policy, Wait, WalletPolicy, decide_pass
@@ -56,10 +67,10 @@ from keeper.core.errors import ConfigError, KeeperError, ProgramError, RpcError
 from keeper.core.fmt import format_amount, format_duration, format_ratio_ppm
 from keeper.core.plan import Plan
 from keeper.core.snapshot import Snapshot
-from keeper.core.verify import FieldMismatch, diff_views
 from keeper.program.idl import load_idl
 
 log = structlog.get_logger("keeper.daemon")
+T = TypeVar("T")
 
 #: settle answers that mean "someone else already did it": caught in simulation, no fee
 NOOP_ERRORS = frozenset(
@@ -71,6 +82,31 @@ PACKET_DATA_SIZE = 1232
 MIN_FEE_PAYER_LAMPORTS = 10_000_000
 #: asyncio timers may fire this early; a retry due that soon counts as due
 TIMER_SLACK_SECONDS = 0.01
+#: copies sent at once per broadcast of a transaction (the same bytes): a provider that
+#: silently drops half of all sends still gets one in the first slot 7 times in 8
+SEND_COPIES = 3
+#: this long before a due time (and until it is done) the keeper is "urgent": its
+#: snapshot reads and simulations are hedged, a blockhash is fetched ahead
+URGENT_LEAD_SECONDS = 3.0
+URGENT_WINDOW_SECONDS = 30.0
+#: an idle check whose cluster clock is this far from the one extrapolated from the last
+#: snapshot (a node catching up, a time-travelling localnet) makes a full pass
+CLOCK_DRIFT_SECONDS = 5.0
+#: while urgent, a read or simulation not answered within this gets a second copy in
+#: parallel (the first answer wins): a 429 with Retry-After or a hung request then
+#: costs this, not the wait
+HEDGE_AFTER_SECONDS = 0.15
+#: while urgent, the first retry of a failed pass, or of an action that failed on an
+#: RPC error (not a program error), comes after this, not the poll interval or
+#: `retry_initial_seconds`; up to FAST_RETRIES passes in a row
+FAST_RETRY_SECONDS = 0.4
+FAST_RETRIES = 10
+#: while urgent, the priority fee is waited for this long (then the last one is paid)
+PRICE_WAIT_SECONDS = 0.3
+#: a blockhash fetched ahead is used while the cluster is at most this many slots (and
+#: seconds) past the read it was fetched at: ~10 s of its ~60 s (150 blocks) of validity
+BLOCKHASH_MAX_AGE_SLOTS = 25
+BLOCKHASH_MAX_AGE_SECONDS = 10.0
 
 
 def load_keeper_config(
@@ -172,7 +208,21 @@ class InsuranceFundKeeper:
         self._announced: dict[str, str] = {}
         self._next_line = ""
         self._watched_view: object = None
+        #: the raw data of each watched account at the last full snapshot (None: absent)
+        self._reference: dict[Pubkey, bytes | None] = {}
+        self._sample_at = 0
+        #: the last snapshot's clock: (cluster unix time, loop time), and the next due time
+        self._clock_ref: tuple[int, float] = (0, 0.0)
+        self._next_due_ts: int | None = None
         self._again = False
+        #: loop time of the next due action (now, while one is due); None: nothing due
+        self._due_at: float | None = None
+        #: fast retries of failed passes in a row (see FAST_RETRIES)
+        self._fast_retries = 0
+        #: (blockhash, last valid block height, loop time fetched), fetched ahead
+        self._blockhash: tuple[Hash, int, int, float] | None = None
+        #: the last priority fee read, by the writable accounts it was read for
+        self._prices: dict[tuple[Pubkey, ...], int] = {}
         #: the fee payer's SOL balance (lamports) at the last read
         self.fee_payer_lamports: int | None = None
         pdas = config.profile.addresses
@@ -205,7 +255,9 @@ class InsuranceFundKeeper:
             config.url, commitment=config.commitment, requests_per_second=config.requests_per_second
         )
         counted = CountingTransport(rpc, prom)
-        sender = TxSender(counted, config.profile.program_id, idl.errors)
+        sender = TxSender(
+            counted, config.profile.program_id, idl.errors, copies_per_broadcast=SEND_COPIES
+        )
         session = Session.create(
             config.profile, counted, sender, keypair=fee_payer, closer=rpc.close, idl=idl
         )
@@ -273,13 +325,16 @@ class InsuranceFundKeeper:
         self.prom.passes.inc()
         try:
             unresolved = await self._resume_journal()
-            snap = await self._snapshot()
+            snap = await self._hedged(self._snapshot)
         except KeeperError as exc:
             self._pass_failed(str(exc))
             raise
         self._observe(snap)
         decision = decide_pass(snap, self.policy, self.session.planner, settle_payer=self.operator)
         self._note_waits(decision, snap)
+        self._note_due(decision, snap)
+        if self.urgent() and not decision.plans:
+            await self._blockhash_ahead(snap.slot)
         outcomes, errors, noops = await self._act(decision, snap)
         errors = unresolved + errors
         if errors:
@@ -299,6 +354,82 @@ class InsuranceFundKeeper:
             noops,
             reasons,
         )
+
+    # -- urgency: near a due time, every slot counts --------------------------------------
+
+    def _note_due(self, decision: Decision, snap: Snapshot) -> None:
+        """When the next action is due, on the loop's clock (now while one is due)."""
+        now = asyncio.get_running_loop().time()
+        due = decision.next_due_ts
+        self._next_due_ts = due
+        self._clock_ref = (snap.now_ts, now)
+        if decision.plans:  # due now: since the first pass that saw it due
+            self._due_at = now if self._due_at is None else min(self._due_at, now)
+        elif due is not None:
+            self._due_at = now + max(0, due - snap.now_ts)
+        else:
+            self._due_at = None
+
+    def urgent(self) -> bool:
+        """From URGENT_LEAD_SECONDS before a due time to URGENT_WINDOW_SECONDS after it
+        (an action that keeps failing longer is retried at the normal pace)."""
+        if self._due_at is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        return self._due_at - URGENT_LEAD_SECONDS <= now <= self._due_at + URGENT_WINDOW_SECONDS
+
+    async def _hedged(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()`, hedged while urgent (`keeper.cluster.hedge`): reads and
+        simulations only, a copy changes nothing."""
+        return await hedged(call, self._hedge_after())
+
+    def _hedge_after(self) -> float | None:
+        return HEDGE_AFTER_SECONDS if self.urgent() else None
+
+    async def _price(self, writable: list[Pubkey]) -> int:
+        """The priority fee for these accounts; while urgent, one that has not come
+        within PRICE_WAIT_SECONDS is not waited for: the last price paid for the same
+        accounts (0 if none) goes instead, and the transaction goes out."""
+        fees = self.config.fees
+        key = tuple(writable)
+        call = self.session.sender.priority_fee(
+            writable, fees.priority_fee_percentile, fees.max_priority_fee_micro_lamports
+        )
+        if not self.urgent():
+            price = await call
+        else:
+            try:
+                price = await asyncio.wait_for(call, PRICE_WAIT_SECONDS)
+            except TimeoutError:
+                price = self._prices.get(key, 0)
+                log.debug("priority fee slow: the last one instead", micro_lamports_per_cu=price)
+                return price
+        self._prices[key] = price
+        return price
+
+    def _cached_blockhash(self, slot: int, max_age_seconds: float) -> tuple[Hash, int] | None:
+        """The blockhash fetched ahead, if the cluster has not moved far since (a node
+        catching up or a time jump expires it sooner than the clock says)."""
+        if self._blockhash is None:
+            return None
+        blockhash, last_valid, at_slot, at = self._blockhash
+        age = asyncio.get_running_loop().time() - at
+        if 0 <= slot - at_slot <= BLOCKHASH_MAX_AGE_SLOTS and age < max_age_seconds:
+            return blockhash, last_valid
+        return None
+
+    async def _fetch_blockhash(self, slot: int) -> tuple[Hash, int]:
+        blockhash, last_valid = await self._hedged(self.session.sender.latest_blockhash)
+        self._blockhash = (blockhash, last_valid, slot, asyncio.get_running_loop().time())
+        return blockhash, last_valid
+
+    async def _blockhash_ahead(self, slot: int) -> None:
+        """Fetch the blockhash the due action will use before it is due (at most one
+        request per BLOCKHASH_MAX_AGE_SECONDS / 2): one call fewer in the due slot."""
+        if self._cached_blockhash(slot, BLOCKHASH_MAX_AGE_SECONDS / 2) is not None:
+            return
+        with contextlib.suppress(RpcError):  # the send fetches one itself then
+            await self._fetch_blockhash(slot)
 
     def _pass_failed(self, error: str) -> None:
         self.metrics.failed_passes_in_row += 1
@@ -340,6 +471,7 @@ class InsuranceFundKeeper:
             self._watched_view is not None
             and view != self._watched_view
             and health.connected
+            and not health.stale  # found already (the idle check): counted once
             and health.notifications_seen == 0
         ):
             health.stale = True
@@ -347,6 +479,12 @@ class InsuranceFundKeeper:
             log.warning("pubsub missed a change: polling covers it", slot=snap.slot)
         health.notifications_seen = 0
         self._watched_view = view
+        raw: dict[Pubkey, bytes | None] = {snap.state.address: snap.state.raw}
+        for m in snap.markets:
+            raw[m.market.address] = m.market.raw
+            raw[m.insurance_fund_vault.address] = m.insurance_fund_vault.raw
+        raw.update({s.address: s.raw for s in snap.stakes})
+        self._reference = {a: raw.get(a) for a in self.feed.addresses}
 
     def wallet_name(self, authority: Pubkey | None) -> str | None:
         return None if authority is None else self._names.get(authority, str(authority))
@@ -538,7 +676,7 @@ class InsuranceFundKeeper:
         loop = asyncio.get_running_loop()
         keys = [self._plan_key(p) for p in plans]
         try:
-            landed = await self._send(plans, keys, quiet_failure=quiet_failure)
+            landed = await self._send(plans, keys, before.slot, quiet_failure=quiet_failure)
         except _SimulationFailed:
             return None
         except _Noop as noop:
@@ -568,11 +706,13 @@ class InsuranceFundKeeper:
                 self.metrics.failed[label] = self.metrics.failed.get(label, 0) + 1
                 self.prom.failed.labels(label).inc()
                 prev = self._backoff.get(key)
-                delay = (
-                    self.config.retry_initial_seconds
-                    if prev is None
-                    else min(prev.delay * 2, self.config.retry_max_seconds)
-                )
+                if prev is None and isinstance(exc, RpcError):
+                    # the node, not the program: a second try soon may well land in time
+                    delay = min(FAST_RETRY_SECONDS, self.config.retry_initial_seconds)
+                elif prev is None or prev.delay < self.config.retry_initial_seconds:
+                    delay = self.config.retry_initial_seconds
+                else:
+                    delay = min(prev.delay * 2, self.config.retry_max_seconds)
                 # From the end of the failed attempt: the delay stated is the delay kept.
                 self._backoff[key] = _Backoff(delay, loop.time() + delay)
                 self.metrics.last_error = str(exc)
@@ -620,9 +760,11 @@ class InsuranceFundKeeper:
         self.prom.actions.labels(plan.action.value, str(plan.market_index), wallet, outcome).inc()
 
     async def _send(
-        self, plans: list[Plan], keys: list[str], *, quiet_failure: bool
+        self, plans: list[Plan], keys: list[str], slot: int, *, quiet_failure: bool
     ) -> tuple[Signature, int] | None:
-        """Size, price, journal, send, confirm. Returns (signature, slot); None in a dry run."""
+        """Size, price, journal, send, confirm. Returns (signature, slot); None in a dry run.
+
+        `slot` is the snapshot's, the one the plans were made on."""
         sender = self.session.sender
         fees = self.config.fees
         payer = self.fee_payer
@@ -632,12 +774,26 @@ class InsuranceFundKeeper:
             if p.authority != payer.pubkey() and p.authority in self._keypairs
         ]
         ixs = [ix for p in plans for ix in p.instructions]
-        blockhash, last_valid = await sender.latest_blockhash()
+        cached = self._cached_blockhash(slot, BLOCKHASH_MAX_AGE_SECONDS)
+        blockhash, last_valid = cached or await self._fetch_blockhash(slot)
         probe = build_transaction(
             ixs, payer, blockhash, signers=signers, fees=FeePolicy(fees.max_compute_units, 0)
         )
-        sim = await sender.simulate(probe)
+        writable = sorted({m.pubkey for ix in ixs for m in ix.accounts if m.is_writable}, key=bytes)
+        # the fee does not depend on the simulation: both at once, one round trip
+        sim, price = await asyncio.gather(
+            self._hedged(lambda: sender.simulate(probe)),
+            self._price(writable),
+        )
+        if sim.error is not None and cached is not None and "BlockhashNotFound" in str(sim.error):
+            # the blockhash fetched ahead is gone (the node moved on faster): a fresh one
+            blockhash, last_valid = await self._fetch_blockhash(slot)
+            probe = build_transaction(
+                ixs, payer, blockhash, signers=signers, fees=FeePolicy(fees.max_compute_units, 0)
+            )
+            sim = await self._hedged(lambda: sender.simulate(probe))
         if sim.error is not None:
+            self._blockhash = None
             noop = isinstance(sim.error, ProgramError) and sim.error.info.code in NOOP_ERRORS
             if noop and len(plans) == 1:
                 raise _Noop(str(sim.error))
@@ -646,10 +802,6 @@ class InsuranceFundKeeper:
             raise sim.error
         units = sized_compute_units(
             sim.units_consumed, fees.compute_unit_margin_percent, fees.max_compute_units
-        )
-        writable = sorted({m.pubkey for ix in ixs for m in ix.accounts if m.is_writable}, key=bytes)
-        price = await sender.priority_fee(
-            writable, fees.priority_fee_percentile, fees.max_priority_fee_micro_lamports
         )
         tx = build_transaction(ixs, payer, blockhash, signers=signers, fees=FeePolicy(units, price))
         log.debug("sized", units=units, simulated=sim.units_consumed, micro_lamports_per_cu=price)
@@ -670,10 +822,18 @@ class InsuranceFundKeeper:
             )
         )
         try:
-            confirmed = await sender.send(tx, last_valid)
+            # simulated above (the probe: the same instructions, a larger budget)
+            confirmed = await sender.send(
+                tx,
+                last_valid,
+                preflight=False,
+                hedge_after_seconds=self._hedge_after(),
+                fetch_logs=False,  # the next step of the chain waits for this: no extra call
+            )
         except ConfirmationUnknown:
             raise  # it may still land: the journal keeps it, the next pass resumes it
         except KeeperError:
+            self._blockhash = None
             self.journal.clear(str(signature))
             raise
         self.journal.clear(str(signature))
@@ -682,19 +842,29 @@ class InsuranceFundKeeper:
     async def _resume_journal(self) -> list[str]:
         """Finish what a previous pass or process sent: re-send until landed or expired.
 
-        An entry whose outcome is still unknown stays (its actions are not planned
-        again) and is returned as an error of the pass; the other actions go ahead.
+        First the node's whole ledger is asked for each signature
+        (`searchTransactionHistory`): one that landed long ago, out of the recent status
+        cache, would otherwise look expired and go uncounted. An entry whose outcome is
+        still unknown stays (its actions are not planned again) and is returned as an
+        error of the pass; the other actions go ahead.
         """
         errors: list[str] = []
+        sender = self.session.sender
         for entry in self.journal.entries:
             tx = VersionedTransaction.from_bytes(base64.b64decode(entry.raw))
             log.info(
                 "resuming a journalled transaction", signature=entry.signature, keys=entry.keys
             )
+            found = None
+            with contextlib.suppress(RpcError):  # unknown: resuming it polls again
+                found = await sender.find_landed(tx.signatures[0])
             try:
-                confirmed = await self.session.sender.send(
-                    tx, entry.last_valid_block_height, preflight=False
-                )
+                if found is not None:
+                    confirmed = await sender.outcome(tx.signatures[0], found)
+                else:
+                    confirmed = await sender.send(
+                        tx, entry.last_valid_block_height, preflight=False
+                    )
             except TransactionExpired:
                 log.info("journalled transaction expired unlanded", signature=entry.signature)
                 self.journal.clear(entry.signature)
@@ -709,19 +879,27 @@ class InsuranceFundKeeper:
                 errors.append(f"journalled {entry.signature}: {exc}")
                 continue
             except KeeperError as exc:  # landed with an error
+                slot = None if found is None else found.slot
                 log.warning(
-                    "journalled transaction failed", signature=entry.signature, error=str(exc)
+                    "journalled transaction landed and failed",
+                    signature=entry.signature,
+                    slot=slot,
+                    error=str(exc),
                 )
+                for kind, market, wallet in _entry_keys(entry):
+                    self.prom.actions.labels(kind, market, wallet, "failed").inc()
+                    self.prom.failed.labels(kind).inc()
+                    self.metrics.failed[kind] = self.metrics.failed.get(kind, 0) + 1
                 self.journal.clear(entry.signature)
                 continue
             log.info(
-                "journalled transaction landed", signature=entry.signature, slot=confirmed.slot
+                "journalled transaction landed",
+                signature=entry.signature,
+                slot=confirmed.slot,
+                slots_late=max(confirmed.slot - entry.first_allowed_slot, 0),
             )
-            for key in entry.keys:
-                kind, market, wallet = key.split("|")
-                self.prom.actions.labels(
-                    kind, market, "" if wallet == "-" else wallet, "landed"
-                ).inc()
+            for kind, market, wallet in _entry_keys(entry):
+                self.prom.actions.labels(kind, market, wallet, "landed").inc()
                 self.prom.sent.labels(kind).inc()
                 self.metrics.sent[kind] = self.metrics.sent.get(kind, 0) + 1
                 self.prom.slots_late.labels(kind).observe(
@@ -730,20 +908,22 @@ class InsuranceFundKeeper:
             self.journal.clear(entry.signature)
         return errors
 
-    async def _verify(self, plans: list[Plan], before: Snapshot) -> dict[int, list[FieldMismatch]]:
+    async def _verify(
+        self, plans: list[Plan], before: Snapshot
+    ) -> dict[int, list[LabelledMismatch]]:
         """Read back every account the mirror predicted to change; log each difference."""
         markets = tuple(sorted({p.market_index for p in plans}))
         try:
-            after = await self._snapshot(markets)
+            after = await self._hedged(lambda: self._snapshot(markets))
         except KeeperError as exc:
             log.warning("could not read back the landed transaction", error=str(exc))
             return {}
-        out: dict[int, list[FieldMismatch]] = {}
+        out: dict[int, list[LabelledMismatch]] = {}
         for plan in plans:
-            predicted = plan.snapshot_after(before)
-            found = _compare(plan, predicted, after)
+            found = labelled(effect_mismatches(plan, before, after), before)
             out[plan.market_index] = found
-            for m in found:
+            for lm in found:
+                m = lm.mismatch
                 self.metrics.mismatches += 1
                 self.prom.mismatches.labels(plan.action.value, str(plan.market_index)).inc()
                 log.warning(
@@ -751,6 +931,7 @@ class InsuranceFundKeeper:
                     action=plan.action.value,
                     market=plan.market_index,
                     account=str(m.account),
+                    what=lm.what,
                     field=m.field,
                     predicted=str(m.expected),
                     actual=str(m.actual),
@@ -773,18 +954,29 @@ class InsuranceFundKeeper:
         feed_task = asyncio.create_task(self.feed.run())
         try:
             await self._preflight_until_reachable(stop)
+            woke = "start"
             while not stop.is_set():
                 sleep_for: float | None
                 self._again = False
+                if woke == "refresh" and await self._nothing_missed():
+                    # the subscriptions are healthy and a sample agrees with them: no pass
+                    woke = await self._sleep(stop, self._until_next_retry(self._until_due()))
+                    continue
                 try:
                     report = await self.run_once()
                     due = report.decision.next_due_ts
                     # The Clock's unix_timestamp is floored: aim a second early, then re-read
                     # every 0.2 s, so the action lands in its first allowed slot.
                     sleep_for = None if due is None else max(0.2, float(due - report.now_ts) - 1.0)
+                    self._fast_retries = 0
                 except KeeperError as exc:
-                    log.warning("pass failed", error=str(exc), error_type=type(exc).__name__)
-                    sleep_for = self.config.poll_interval_seconds
+                    sleep_for = self._pass_retry_delay()
+                    log.warning(
+                        "pass failed",
+                        error=str(exc),
+                        error_type=type(exc).__name__,
+                        retry_in_s=sleep_for,
+                    )
                 except Exception as exc:  # a daemon outlives surprises; it reports them
                     self._pass_failed(redact_text(f"{type(exc).__name__}: {exc}"))
                     log.exception("pass crashed", error=self.metrics.last_error)
@@ -792,7 +984,7 @@ class InsuranceFundKeeper:
                 if self._again:
                     sleep_for = 0.0
                 sleep_for = self._until_next_retry(sleep_for)
-                await self._sleep(stop, sleep_for)
+                woke = await self._sleep(stop, sleep_for)
         finally:
             feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -820,6 +1012,14 @@ class InsuranceFundKeeper:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
 
+    def _pass_retry_delay(self) -> float:
+        """After a failed pass: soon while an action is (nearly) due, for a few tries;
+        otherwise the poll interval (a dead endpoint is asked every poll interval)."""
+        if self.urgent() and self._fast_retries < FAST_RETRIES:
+            self._fast_retries += 1
+            return min(FAST_RETRY_SECONDS, self.config.poll_interval_seconds)
+        return self.config.poll_interval_seconds
+
     def _until_next_retry(self, sleep_for: float | None) -> float | None:
         if not self._backoff:
             return sleep_for
@@ -827,14 +1027,90 @@ class InsuranceFundKeeper:
         retry_in = max(0.0, min(b.retry_at for b in self._backoff.values()) - now)
         return retry_in if sleep_for is None else min(sleep_for, retry_in)
 
-    async def _sleep(self, stop: asyncio.Event, due_in: float | None) -> None:
-        waiters = [asyncio.create_task(self.feed.wait()), asyncio.create_task(stop.wait())]
+    def _until_due(self) -> float | None:
+        """Seconds to sleep until a second before the next due time (None: none)."""
+        if self._due_at is None:
+            return None
+        return max(0.2, self._due_at - asyncio.get_running_loop().time() - 1.0)
+
+    async def _sleep(self, stop: asyncio.Event, due_in: float | None) -> str:
+        """Sleep; why it ended: "change", "refresh" (the feed's idle refresh or poll
+        interval), "timer" (a due time or retry) or "stop"."""
+        feed = asyncio.create_task(self.feed.wait())
+        stopped = asyncio.create_task(stop.wait())
+        waiters = [feed, stopped]
         try:
             await asyncio.wait(waiters, timeout=due_in, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in waiters:
                 task.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+        if stopped.done() and not stopped.cancelled():
+            return "stop"
+        if feed.done() and not feed.cancelled() and feed.exception() is None:
+            return "change" if feed.result() else "refresh"
+        return "timer"
+
+    async def _nothing_missed(self) -> bool:
+        """The idle refresh, in one request whatever the number of markets and wallets.
+
+        With the subscriptions up and nothing due, a full snapshot every refresh would
+        cost one `getMultipleAccounts` per 100 accounts (18 for 8 markets x 100
+        wallets). Instead one call reads the next slice of up to 100 watched accounts,
+        in turn, and compares them with the last snapshot: all alike (True) means the
+        notifications missed nothing there and no pass is needed; a difference, an
+        unhealthy feed, a pending journal entry or retry, or an error (False) means a
+        full pass, as before.
+        """
+        health = self.feed.health
+        if (
+            not health.connected
+            or health.stale
+            or self.journal.entries
+            or self._backoff
+            or self.urgent()
+            or not self._reference
+        ):
+            return False
+        watched = self.feed.addresses
+        start = self._sample_at % len(watched)
+        sample = (watched[start:] + watched[:start])[: MAX_ACCOUNTS_PER_CALL - 1]
+        self._sample_at = (start + len(sample)) % len(watched)
+        try:
+            slot, (clock_acc, *accounts) = await self.session.reader.get_multiple(
+                [CLOCK, *sample]
+            )
+            clock = decode_clock(clock_acc) if clock_acc is not None else None
+        except RpcError as exc:
+            log.debug("idle check failed: a full pass instead", error=str(exc))
+            return False
+        self.feed.observe_slot(slot)
+        # the cluster's clock moves no watched account: a due time is found on it
+        ts0, at0 = self._clock_ref
+        expected = ts0 + (asyncio.get_running_loop().time() - at0)
+        if (
+            clock is None
+            or abs(clock.unix_timestamp - expected) > CLOCK_DRIFT_SECONDS
+            or (
+                self._next_due_ts is not None
+                and clock.unix_timestamp >= self._next_due_ts - URGENT_LEAD_SECONDS
+            )
+        ):
+            return False
+        for address, acc in zip(sample, accounts, strict=True):
+            if (None if acc is None else acc.data) != self._reference.get(address):
+                health.stale = True
+                health.stale_detections += 1
+                log.warning("pubsub missed a change: a full pass", account=str(address))
+                return False
+        self.metrics.last_pass_unix = time.monotonic()  # the view is confirmed current
+        self.metrics.last_pass_slot = slot
+        self.prom.last_pass_slot.set(slot)
+        self.prom.idle_checks.inc()
+        self.metrics.passes += 1  # a pass, in one request
+        self.prom.passes.inc()
+        log.debug("idle check: nothing missed", accounts=len(sample), slot=slot)
+        return True
 
 
 class _Noop(KeeperError):
@@ -861,6 +1137,15 @@ def _first_allowed_slot(seen: tuple[int, int, int | None] | None, snap: Snapshot
     return min(max(slot0 + offset, slot0), snap.slot)
 
 
+def _entry_keys(entry: JournalEntry) -> list[tuple[str, str, str]]:
+    """A journal entry's (kind, market, wallet label) per action key."""
+    out = []
+    for key in entry.keys:
+        kind, market, wallet = key.split("|")
+        out.append((kind, market, "" if wallet == "-" else wallet))
+    return out
+
+
 def _clock(ts: int) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(ts))
 
@@ -868,34 +1153,3 @@ def _clock(ts: int) -> str:
 def _wait_text(w: Wait, wallet: str | None) -> str:
     who = f" for {wallet}" if wallet else ""
     return f"{w.action.text} market {w.market_index}{who}: {w.reason}"
-
-
-def _compare(plan: Plan, predicted: Snapshot, actual: Snapshot) -> list[FieldMismatch]:
-    """Predicted vs read-back, for the accounts the plan's effect changes."""
-    out: list[FieldMismatch] = []
-    effect = plan.effect
-    index = plan.market_index
-    p_m, a_m = predicted.market(index), actual.market(index)
-    if effect.market is not None:
-        out += diff_views(p_m.market, a_m.market)
-    moved = {t.source for t in effect.transfers} | {t.destination for t in effect.transfers}
-    tokens_p = {
-        t.address: t for t in (p_m.insurance_fund_vault, p_m.spot_market_vault, *predicted.wallets)
-    }
-    tokens_a = {
-        t.address: t for t in (a_m.insurance_fund_vault, a_m.spot_market_vault, *actual.wallets)
-    }
-    for address in sorted(moved, key=bytes):
-        if address in tokens_p and address in tokens_a:
-            out += diff_views(tokens_p[address], tokens_a[address])
-    if effect.stake is not None:
-        out += diff_views(
-            predicted.stake(plan.authority, index), actual.stake(plan.authority, index)
-        )
-    if effect.user_stats is not None:
-        p_u = next(
-            (u for u in predicted.user_stats if u.address == effect.user_stats.address), None
-        )
-        a_u = next((u for u in actual.user_stats if u.address == effect.user_stats.address), None)
-        out += diff_views(p_u, a_u)
-    return out

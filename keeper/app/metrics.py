@@ -9,9 +9,11 @@ otherwise. The HTTP server is a small asyncio one: no threads.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -77,7 +79,14 @@ class KeeperMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self._feed: _FeedCollector | None = None
-        self.passes = Counter(f"{PREFIX}_passes", "passes run", registry=r)
+        self.passes = Counter(
+            f"{PREFIX}_passes", "passes run (idle checks included)", registry=r
+        )
+        self.idle_checks = Counter(
+            f"{PREFIX}_idle_checks",
+            "idle refreshes answered by one sampled read instead of a full pass",
+            registry=r,
+        )
         self.pass_failures = Counter(
             f"{PREFIX}_pass_failures",
             "passes that failed (no snapshot, or an action failed)",
@@ -135,6 +144,11 @@ class KeeperMetrics:
         return generate_latest(self.registry).decode()
 
 
+_log = structlog.get_logger("keeper.rpc")
+#: a call this slow is logged at debug level, with its method and duration
+SLOW_CALL_SECONDS = 0.3
+
+
 class CountingTransport:
     """The production transport with every call counted (and its failures) by method."""
 
@@ -145,11 +159,23 @@ class CountingTransport:
     async def _count(self, call: str, make: Callable[[], Any]) -> Any:
         method = RPC_METHOD[call]
         self.metrics.rpc_requests.labels(method).inc()
+        started = time.monotonic()
         try:
             return await make()
-        except RpcError:
+        except RpcError as exc:
             self.metrics.rpc_errors.labels(method).inc()
+            _log.debug(
+                "rpc call failed",
+                method=method,
+                seconds=round(time.monotonic() - started, 3),
+                error_type=type(exc).__name__,
+            )
             raise
+        finally:
+            took = time.monotonic() - started
+            if took >= SLOW_CALL_SECONDS:
+                # the debug log says which call made an action late, and by how much
+                _log.debug("rpc call slow", method=method, seconds=round(took, 3))
 
     @property
     def endpoint(self) -> str:
@@ -178,9 +204,12 @@ class CountingTransport:
     async def send_raw(self, raw: bytes) -> None:
         await self._count("send_raw", lambda: self.inner.send_raw(raw))
 
-    async def signature_status(self, signature: Signature) -> SignatureStatus | None:
+    async def signature_status(
+        self, signature: Signature, *, search_history: bool = False
+    ) -> SignatureStatus | None:
         out: SignatureStatus | None = await self._count(
-            "signature_status", lambda: self.inner.signature_status(signature)
+            "signature_status",
+            lambda: self.inner.signature_status(signature, search_history=search_history),
         )
         return out
 

@@ -23,8 +23,9 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from keeper.cluster.hedge import hedged
 from keeper.cluster.redact import redact_text
-from keeper.cluster.transport import TxTransport
+from keeper.cluster.transport import SignatureStatus, TxTransport
 from keeper.core.errors import (
     ErrorTable,
     KeeperError,
@@ -178,6 +179,48 @@ class Confirmed:
     logs: tuple[str, ...] = ()
 
 
+class _Broadcasts:
+    """What the broadcasts of one transaction have told so far.
+
+    A copy answered (or answered "already processed", or timed out after maybe being
+    forwarded) means the transaction may be on its way: from then on only its status
+    says whether it failed. Before that, a broadcast whose every copy failed for sure
+    (refused, rejected) fails the send with the first of those errors.
+    """
+
+    def __init__(self) -> None:
+        self.delivered = False
+        self.rounds: list[set[asyncio.Task[None]]] = []
+        self._errors: dict[asyncio.Task[None], RpcError] = {}
+
+    def collect(self, inflight: set[asyncio.Task[None]]) -> None:
+        for task in [t for t in inflight if t.done()]:
+            inflight.discard(task)
+            exc = None if task.cancelled() else task.exception()
+            if exc is None:
+                self.delivered = True
+            elif isinstance(exc, RpcRejected) and (
+                "AlreadyProcessed" in exc.answer or "already been processed" in exc.answer
+            ):
+                self.delivered = True  # a re-send of a transaction that already landed
+            elif isinstance(exc, RpcUnreachable) and exc.maybe_delivered:
+                self.delivered = True  # a timeout or 5xx may hide a forwarded transaction
+            elif isinstance(exc, RpcError):
+                self._errors[task] = exc
+            else:
+                raise exc
+
+    def failure(self) -> RpcError | None:
+        """The error to fail with: only while nothing may have been delivered and a
+        whole broadcast has failed for sure."""
+        if self.delivered:
+            return None
+        for round_ in self.rounds:
+            if round_ and all(t in self._errors for t in round_):
+                return next(self._errors[t] for t in round_)
+        return None
+
+
 class TxSender:
     """Simulate, then send and re-send one signed transaction until it is confirmed.
 
@@ -195,6 +238,7 @@ class TxSender:
         resend_interval_seconds: float = 0.4,
         poll_interval_seconds: float = 0.4,
         max_poll_failures: int = 20,
+        copies_per_broadcast: int = 1,
     ) -> None:
         self.transport = transport
         self.program_id = program_id
@@ -202,6 +246,7 @@ class TxSender:
         self.resend_interval_seconds = resend_interval_seconds
         self.poll_interval_seconds = poll_interval_seconds
         self.max_poll_failures = max_poll_failures
+        self.copies_per_broadcast = copies_per_broadcast
 
     @property
     def endpoint(self) -> str:
@@ -224,12 +269,30 @@ class TxSender:
         )
 
     async def send(
-        self, tx: VersionedTransaction, last_valid_block_height: int, *, preflight: bool = True
+        self,
+        tx: VersionedTransaction,
+        last_valid_block_height: int,
+        *,
+        preflight: bool = True,
+        hedge_after_seconds: float | None = None,
+        fetch_logs: bool = True,
     ) -> Confirmed:
         """Simulate; if that passes, broadcast and re-broadcast until confirmed or expired.
 
-        `preflight=False` resumes a transaction sent before (a journalled one): it may
-        have landed already, and a simulation would then fail for that reason alone.
+        `preflight=False` skips the simulation: the caller simulated the same
+        instructions already (the daemon sizes compute units from one), or resumes a
+        transaction sent before (a journalled one), which may have landed already and
+        would then fail a simulation for that reason alone.
+
+        Each broadcast sends `copies_per_broadcast` copies at once (the same bytes:
+        one signature, landed at most once), so a node or proxy that silently drops
+        some of them still gets one in the first slot; a copy that hangs does not hold
+        up the next broadcast, due `resend_interval_seconds` later.
+
+        `hedge_after_seconds` hedges the status polls (`keeper.cluster.hedge`): near a
+        due time a hung poll would hide the landing from the next step. `fetch_logs=False`
+        returns a landed transaction without its logs (one call fewer; a failed one is
+        still explained from its logs).
         """
         if preflight:
             sim = await self.simulate(tx)
@@ -243,57 +306,84 @@ class TxSender:
         loop = asyncio.get_running_loop()
         last_sent = -1e9
         poll_failures = 0
-        delivered = False  # some broadcast may have reached the node
-        while True:
-            now = loop.time()
-            if now - last_sent >= self.resend_interval_seconds:
-                last_sent = now
+        inflight: set[asyncio.Task[None]] = set()
+        wait_for_copies = self.resend_interval_seconds or None
+        copies = max(1, self.copies_per_broadcast)
+        state = _Broadcasts()
+        try:
+            while True:
+                now = loop.time()
+                if now - last_sent >= self.resend_interval_seconds:
+                    last_sent = now
+                    round_ = {
+                        asyncio.ensure_future(self.transport.send_raw(raw)) for _ in range(copies)
+                    }
+                    inflight |= round_
+                    state.rounds.append(round_)
+                    await asyncio.wait(round_, timeout=wait_for_copies)
+                state.collect(inflight)
+                failure = state.failure()
+                if failure is not None:
+                    raise failure
                 try:
-                    await self.transport.send_raw(raw)
-                    delivered = True
-                except RpcRejected as exc:
-                    # A re-send of a transaction that already landed is not an error.
-                    if (
-                        "AlreadyProcessed" not in exc.answer
-                        and "already been processed" not in exc.answer
-                    ) and not delivered:
-                        raise
-                except RpcUnreachable as exc:
-                    # A timeout or 5xx may hide a forwarded transaction: its status, not
-                    # the answer, says whether it failed. A refused connection sent nothing.
-                    if exc.maybe_delivered:
-                        delivered = True
-                    elif not delivered:
-                        raise
-                except RpcError:
-                    if not delivered:
-                        raise
-            try:
-                status = await self.transport.signature_status(signature)
-                height = None if status is not None else await self.transport.block_height()
-                poll_failures = 0
-            except RpcError as exc:
-                # A flaky provider must not lose track of a sent transaction: keep polling.
-                poll_failures += 1
-                if poll_failures > self.max_poll_failures:
-                    raise ConfirmationUnknown(
-                        f"cannot confirm {signature} at {self.endpoint} after {poll_failures} "
-                        f"failed status polls (last: {exc}); it may or may not have landed"
-                    ) from None
+                    status = await hedged(
+                        lambda: self.transport.signature_status(signature), hedge_after_seconds
+                    )
+                    height = (
+                        None
+                        if status is not None
+                        else await hedged(self.transport.block_height, hedge_after_seconds)
+                    )
+                    if height is not None and height > last_valid_block_height:
+                        # Past its expiry it can no longer land, but it may have landed long
+                        # ago, out of the node's recent status cache (a journalled one).
+                        status = await self.find_landed(signature)
+                    poll_failures = 0
+                except RpcError as exc:
+                    # A flaky provider must not lose track of a sent transaction: keep polling.
+                    poll_failures += 1
+                    if poll_failures > self.max_poll_failures:
+                        raise ConfirmationUnknown(
+                            f"cannot confirm {signature} at {self.endpoint} after "
+                            f"{poll_failures} failed status polls (last: {exc}); it may or may "
+                            "not have landed"
+                        ) from None
+                    await asyncio.sleep(self.poll_interval_seconds)
+                    continue
+                if status is not None:
+                    if status.err is not None:
+                        return await self._outcome(signature, status)
+                    if status.confirmation_status.lower() in wanted:
+                        logs = await self._logs(signature) if fetch_logs else ()
+                        return Confirmed(signature, status.slot, logs)
+                elif height is not None and height > last_valid_block_height:
+                    raise TransactionExpired(
+                        f"transaction {signature} was not confirmed before its blockhash "
+                        f"expired (block height {height} > {last_valid_block_height}); nothing "
+                        "was changed"
+                    )
                 await asyncio.sleep(self.poll_interval_seconds)
-                continue
-            if status is not None:
-                if status.err is not None:
-                    logs = await self._logs(signature)
-                    raise explain_failure(status.err, logs, self.program_id, self.errors)
-                if status.confirmation_status.lower() in wanted:
-                    return Confirmed(signature, status.slot, await self._logs(signature))
-            elif height is not None and height > last_valid_block_height:
-                raise TransactionExpired(
-                    f"transaction {signature} was not confirmed before its blockhash expired "
-                    f"(block height {height} > {last_valid_block_height}); nothing was changed"
-                )
-            await asyncio.sleep(self.poll_interval_seconds)
+        finally:
+            for task in inflight:
+                task.cancel()
+            if inflight:
+                await asyncio.gather(*inflight, return_exceptions=True)
+
+    async def find_landed(self, signature: Signature) -> SignatureStatus | None:
+        """The signature's status from the node's whole ledger, not only its recent
+        status cache: how a transaction journalled long ago is known to have landed."""
+        return await self.transport.signature_status(signature, search_history=True)
+
+    async def outcome(self, signature: Signature, status: SignatureStatus) -> Confirmed:
+        """A landed status as the sender reports it: `Confirmed`, or the program's
+        error (raised) when it landed and failed."""
+        return await self._outcome(signature, status)
+
+    async def _outcome(self, signature: Signature, status: SignatureStatus) -> Confirmed:
+        logs = await self._logs(signature)
+        if status.err is not None:
+            raise explain_failure(status.err, logs, self.program_id, self.errors)
+        return Confirmed(signature, status.slot, logs)
 
     async def priority_fee(
         self, writable: Sequence[Pubkey], percentile: int, cap_micro_lamports: int

@@ -246,7 +246,9 @@ class SolanaRpcTransport:
             lambda _resp: None,
         )
 
-    async def signature_status(self, signature: Signature) -> SignatureStatus | None:
+    async def signature_status(
+        self, signature: Signature, *, search_history: bool = False
+    ) -> SignatureStatus | None:
         def answer(resp: Any) -> SignatureStatus | None:
             (status,) = resp.value
             if status is None:
@@ -256,7 +258,9 @@ class SolanaRpcTransport:
 
         return await self._call(
             "signature_status",
-            lambda: self._client.get_signature_statuses([signature]),
+            lambda: self._client.get_signature_statuses(
+                [signature], search_transaction_history=search_history
+            ),
             answer,
         )
 

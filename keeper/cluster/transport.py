@@ -106,8 +106,15 @@ class TxTransport(Protocol):
         """Broadcast once, without preflight and without the node's own retries."""
         ...
 
-    async def signature_status(self, signature: Signature) -> SignatureStatus | None:
-        """None while the node has not seen the signature land."""
+    async def signature_status(
+        self, signature: Signature, *, search_history: bool = False
+    ) -> SignatureStatus | None:
+        """None while the node has not seen the signature land.
+
+        A node keeps statuses only for recent slots (its status cache, about 150
+        blocks); `search_history` asks it to look through its ledger too
+        (`searchTransactionHistory`), for a signature that may have landed long ago.
+        """
         ...
 
     async def transaction_logs(self, signature: Signature) -> tuple[str, ...] | None:

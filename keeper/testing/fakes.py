@@ -120,6 +120,9 @@ class FakeTxTransport(_Failures):
     - `landed_err` / `landed_logs`: what a landed transaction failed with / logged;
     - `expire_after_polls`: after this many status polls every blockhash handed
       out expires (the block height passes it) and unlanded transactions never land;
+    - `status_cache_polls`: a landed signature drops out of the node's status cache
+      this many polls after landing (then only `search_history` finds it), as a real
+      node forgets statuses older than about 150 blocks; None: never;
     - `fail`, `unreachable`, `rejected`: errors for the next calls of a method.
     """
 
@@ -134,6 +137,9 @@ class FakeTxTransport(_Failures):
     landed_err: TxErrorJson | None = None
     landed_logs: tuple[str, ...] = ("Program log: landed",)
     expire_after_polls: int | None = None
+    status_cache_polls: int | None = None
+    #: status polls that asked for the ledger's history (searchTransactionHistory)
+    history_searches: int = 0
     #: what getRecentPrioritizationFees answers (per recent slot, micro-lamports per CU)
     recent_priority_fees: tuple[int, ...] = (0,)
     #: the next N broadcasts are forwarded (and land as usual) but answer a timeout
@@ -144,6 +150,16 @@ class FakeTxTransport(_Failures):
     _pending: dict[Signature, _Pending] = field(default_factory=dict)
     _landed: dict[Signature, tuple[int, int]] = field(default_factory=dict)  # sig → (slot, poll)
     _issued: dict[Hash, int] = field(default_factory=dict)  # blockhash → last valid height
+    _errs: dict[Signature, TxErrorJson | None] = field(default_factory=dict)  # by land_now
+
+    def land_now(self, raw: bytes, err: TxErrorJson | None = None) -> Signature:
+        """The node takes this transaction and lands it at once (another process sent
+        it), with `err` as its outcome."""
+        signature = VersionedTransaction.from_bytes(raw).signatures[0]
+        self._pending.pop(signature, None)
+        self._landed[signature] = (self.slot, self.polls)
+        self._errs[signature] = err
+        return signature
 
     def expire_blockhashes(self) -> None:
         """The chain moves past every blockhash handed out so far."""
@@ -181,8 +197,19 @@ class FakeTxTransport(_Failures):
                 maybe_delivered=True,
             )
 
-    async def signature_status(self, signature: Signature) -> SignatureStatus | None:
+    async def signature_status(
+        self, signature: Signature, *, search_history: bool = False
+    ) -> SignatureStatus | None:
         self.enter("signature_status")
+        if search_history:  # a look-up in the ledger, not a poll: nothing moves on
+            self.history_searches += 1
+            if signature not in self._landed:
+                return None
+            return SignatureStatus(
+                self._landed[signature][0],
+                self._errs.get(signature, self.landed_err),
+                "finalized" if self.commitment == "finalized" else "confirmed",
+            )
         self.polls += 1
         if self.expire_after_polls is not None and self.polls > self.expire_after_polls:
             self.expire_blockhashes()
@@ -198,11 +225,13 @@ class FakeTxTransport(_Failures):
         if signature not in self._landed:
             return None
         slot, landed_at = self._landed[signature]
+        if self.status_cache_polls is not None and self.polls - landed_at > self.status_cache_polls:
+            return None  # out of the recent status cache
         confirmed = self.polls - landed_at >= self.polls_to_confirm
         level = "processed"
         if confirmed:
             level = "finalized" if self.commitment == "finalized" else "confirmed"
-        return SignatureStatus(slot, self.landed_err, level)
+        return SignatureStatus(slot, self._errs.get(signature, self.landed_err), level)
 
     async def transaction_logs(self, signature: Signature) -> tuple[str, ...] | None:
         self.enter("transaction_logs")

@@ -26,10 +26,10 @@ from typing import Any
 import httpx
 
 from keeper.app.cli import main as cli
-from keeper.core.addresses import DriftAddresses
 from keeper.core.profile import DRIFT_MAINNET
 from keeper.testing.faultproxy import ProxyThread
 from localnet.embedded import EmbeddedLocalnet
+from localnet.genesis import GenesisSpec
 
 START_TS = 1_767_225_600
 HOUR = 3600
@@ -76,12 +76,25 @@ class KeeperRig:
     """One localnet, one proxy in front of it, one keeper process (restartable)."""
 
     def __init__(
-        self, workdir: Path, *, seed: int = 0, manual_slots: bool = True, **keeper_options: Any
+        self,
+        workdir: Path,
+        *,
+        seed: int = 0,
+        manual_slots: bool = True,
+        spec: GenesisSpec | None = None,
+        wallets: tuple[str, ...] = (),
+        markets: tuple[int, ...] = (0,),
+        **keeper_options: Any,
     ) -> None:
+        """`spec`: another genesis (many markets, wallets with stakes); `wallets`: run
+        the keeper for these genesis stakers (`[[wallets]]`, policy hold on `markets`,
+        the genesis keeper as fee payer) instead of the single-wallet config for alice."""
         self.workdir = workdir
         self.net = EmbeddedLocalnet(
-            DRIFT_MAINNET, workdir / "keys", start_ts=START_TS, manual_slots=manual_slots
+            DRIFT_MAINNET, workdir / "keys", start_ts=START_TS, manual_slots=manual_slots, spec=spec
         )
+        self.wallets = wallets
+        self.markets = markets
         self.seed = seed
         self.options = {"poll_interval_seconds": 0.5, "idle_refresh_seconds": 1, **keeper_options}
         self.proxy: ProxyThread
@@ -89,7 +102,7 @@ class KeeperRig:
         self.logs: list[Path] = []
         #: with ticking slots, "confirmed" (1 slot) instead of the CLI's default wait
         self.cli_flags = () if manual_slots else ("--commitment", "confirmed")
-        self.pdas = DriftAddresses(DRIFT_MAINNET.program_id)
+        self.pdas = DRIFT_MAINNET.addresses
         self._before: set[str] = set()
         #: getTransaction answers are final once landed: read each once
         self._seen: dict[str, Landed] = {}
@@ -171,11 +184,25 @@ class KeeperRig:
             'commitment = "confirmed"',
             "requests_per_second = 50",
             "[keeper]",
-            f'keypair = "{self.net.keys["alice"]}"',
-            "markets = [0]",
-            'request_policy = "unstake_all"',
         ]
-        lines += [f"{k} = {v}" for k, v in self.options.items()]
+        if self.wallets:
+            lines += [f'fee_payer = "{self.net.keys["keeper"]}"']
+            lines += [f"{k} = {v}" for k, v in self.options.items()]
+            markets = ", ".join(f'{{ market = {i}, policy = "hold" }}' for i in self.markets)
+            for name in self.wallets:
+                lines += [
+                    "[[wallets]]",
+                    f'name = "{name}"',
+                    f'keypair = "{self.net.keys[name]}"',
+                    f"markets = [{markets}]",
+                ]
+        else:
+            lines += [
+                f'keypair = "{self.net.keys["alice"]}"',
+                "markets = [0]",
+                'request_policy = "unstake_all"',
+            ]
+            lines += [f"{k} = {v}" for k, v in self.options.items()]
         path = self.workdir / "keeper.toml"
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import os
@@ -494,6 +495,58 @@ def test_a_journalled_send_is_resumed_not_repeated_after_a_kill(
     assert not (tmp_path / ".drift-if-keeper/journal.json").read_text().count("signature")
 
 
+@pytest.mark.parametrize("err", [None, {"InstructionError": [0, {"Custom": 6133}]}])
+def test_a_journalled_transaction_that_landed_long_ago_is_counted_with_its_slot(
+    net: EmbeddedLocalnet, tmp_path: Path, err: Any
+) -> None:
+    """Out of the node's status cache, only searchTransactionHistory finds it: it is
+    counted (landed or failed) with its slot, not read as expired."""
+    from keeper.app.journal import JournalEntry
+    from keeper.cluster.sender import FeePolicy, build_transaction
+
+    node = FakeTxTransport(status_cache_polls=0, slot=77)
+    keeper = _keeper_over(net, tmp_path, node, wallet(net, "alice", "{ market = 0 }"))
+    latest = asyncio.run(node.latest_blockhash())
+    tx = build_transaction([], keeper.fee_payer, latest.blockhash, fees=FeePolicy(200_000, 0))
+    keeper.journal.record(
+        JournalEntry(
+            ("settle|0|-",),
+            str(tx.signatures[0]),
+            base64.b64encode(bytes(tx)).decode(),
+            latest.last_valid_block_height,
+            70,
+        )
+    )
+    node.land_now(bytes(tx), err)  # landed while no keeper watched ...
+    node.expire_blockhashes()  # ... long ago: its blockhash has expired since
+    assert asyncio.run(node.signature_status(tx.signatures[0])) is None  # the cache forgot it
+
+    async def resume() -> list[str]:
+        try:
+            return await keeper._resume_journal()
+        finally:
+            await keeper.session.close()
+
+    with structlog.testing.capture_logs() as logs:
+        errors = asyncio.run(resume())
+    assert errors == [] and keeper.journal.entries == () and node.history_searches >= 1
+    events = {e["event"]: e for e in logs}
+    assert "journalled transaction expired unlanded" not in events
+    text = keeper.prom.render()
+    if err is None:
+        assert events["journalled transaction landed"]["slot"] == 77
+        assert events["journalled transaction landed"]["slots_late"] == 7
+        assert keeper.metrics.sent == {"settle": 1} and keeper.metrics.failed == {}
+        assert 'outcome="landed",wallet=""} 1.0' in text
+        assert 'drift_if_keeper_slots_late_count{kind="settle"} 1.0' in text
+    else:
+        failed = events["journalled transaction landed and failed"]
+        assert failed["slot"] == 77 and "6133" in failed["error"]
+        assert keeper.metrics.failed == {"settle": 1} and keeper.metrics.sent == {}
+        assert 'outcome="failed",wallet=""} 1.0' in text
+    assert node.sent == []  # nothing re-sent: the ledger already had it
+
+
 # -- metrics, health and what the log says ------------------------------------------------
 
 
@@ -625,6 +678,44 @@ def test_a_change_the_subscriptions_missed_marks_the_feed_stale(
     text = keeper.prom.render()
     assert "drift_if_keeper_pubsub_stale 1.0" in text
     assert "drift_if_keeper_pubsub_stale_detections_total 1.0" in text
+
+
+def test_an_idle_refresh_costs_one_request_and_still_catches_a_missed_change(
+    net: EmbeddedLocalnet, tmp_path: Path
+) -> None:
+    stake(net, "alice", "1000")
+    keeper = _keeper_over(net, tmp_path, FakeTxTransport(), wallet(net, "alice", "{ market = 0 }"))
+    reads: list[int] = []
+    inner = keeper.session.reader.get_multiple
+
+    async def counted(addresses: Any) -> Any:
+        reads.append(len(addresses))
+        return await inner(addresses)
+
+    keeper.session.reader.get_multiple = counted  # type: ignore[method-assign]
+
+    async def go() -> list[bool]:
+        keeper.feed.health.connected = True
+        await keeper.run_once()
+        reads.clear()
+        seen = [await keeper._nothing_missed(), await keeper._nothing_missed()]
+        assert reads == [5, 5]  # the clock and the 4 watched accounts, one call each
+        await asyncio.to_thread(revenue, net, "5")  # a change, and no notification for it
+        seen.append(await keeper._nothing_missed())
+        await keeper.run_once()  # the full pass it asks for
+        assert not await keeper._nothing_missed()  # stale: full passes, until ...
+        keeper.feed.health.stale = False  # ... the feed's next notification clears it
+        seen.append(await keeper._nothing_missed())
+        await asyncio.to_thread(net.travel, 3600)  # the clock jumps: a due time may be here
+        seen.append(await keeper._nothing_missed())
+        keeper.feed.health.connected = False  # polling: every wake-up is a full pass
+        seen.append(await keeper._nothing_missed())
+        await keeper.session.close()
+        return seen
+
+    assert asyncio.run(go()) == [True, True, False, True, False, False]
+    assert keeper.feed.health.stale_detections == 1
+    assert "drift_if_keeper_idle_checks_total 3.0" in keeper.prom.render()
 
 
 def test_an_expired_transaction_is_rebuilt_from_a_fresh_snapshot(

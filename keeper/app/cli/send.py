@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from keeper.app.session import Session
     from keeper.cluster.http_reader import HttpAccountSource
     from keeper.cluster.sender import FeePolicy
+    from keeper.core.snapshot import Snapshot
 
 #: accounts a plan may create → the program account whose size their rent pays for
 #: (the sizes come from the session's IDL: a fork's accounts may differ from Drift's)
@@ -201,8 +202,12 @@ class TxContext:
         headline: str,
         details: Sequence[tuple[str, str]] = (),
         extra: dict[str, Any] | None = None,
+        *,
+        before: Snapshot | None = None,
+        parts: Sequence[tuple[Plan, Snapshot]] = (),
     ) -> int:
-        """`send` for this command, amounts in `market`'s token."""
+        """`send` for this command, amounts in `market`'s token; `before` is the snapshot
+        the plan was made from (`parts`: of each plan in a batch), for the read-back."""
         return await send(
             self.session,
             plan,
@@ -214,6 +219,8 @@ class TxContext:
             headline=headline,
             details=details,
             extra=extra,
+            before=before,
+            parts=parts,
         )
 
 
@@ -229,8 +236,14 @@ async def send(
     headline: str,
     details: Sequence[tuple[str, str]] = (),
     extra: dict[str, Any] | None = None,
+    before: Snapshot | None = None,
+    parts: Sequence[tuple[Plan, Snapshot]] = (),
 ) -> int:
-    """Summary → confirmation → send → report, for one plan."""
+    """Summary → confirmation → send → report, for one plan.
+
+    After landing, every account the mirror predicted to change is read back (as the
+    daemon does); each difference is reported with both values.
+    """
     policy, fees = await price_and_size(session, plan, opts, rpc)
     fee_text = (
         f"{format_sol(fees.total_lamports)} (signature {format_sol(fees.signature_lamports)}"
@@ -267,7 +280,7 @@ async def send(
             out.line(f"simulated ({outcome.units_consumed or 0:,} compute units); nothing sent")
         return 0
     confirm(opts, out, "Send this transaction?")
-    outcome = await session.execute(plan, fees=policy)
+    outcome = await session.execute(plan, fees=policy, before=before, parts=parts)
     if opts.json:
         out.document(
             doc
@@ -283,7 +296,9 @@ async def send(
     out.line(f"confirmed in slot {outcome.slot}: {outcome.signature}")
     if outcome.mismatches:
         out.line(
-            "note: the landed state differs from the prediction:\n  "
+            "note: the landed state differs from the mirror's prediction (another "
+            "transaction in the same slot, or a program version the mirror does not model; "
+            "`drift-if status` shows what is on chain now):\n  "
             + "\n  ".join(outcome.mismatches)
         )
     return 0

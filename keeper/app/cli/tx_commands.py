@@ -130,7 +130,7 @@ def _amount_command(name: str, help_text: str, verb: str) -> Callable[[MakePlan]
                 headline = (
                     f"{verb} {format_amount(base, decimals)} {symbol} (market {index}, {symbol})"
                 )
-                return await ctx.send(plan, m.market, headline, details)
+                return await ctx.send(plan, m.market, headline, details, before=snap)
 
             return run_tx(opts, body)
 
@@ -210,7 +210,7 @@ def unstake_cmd(amount: str | None, everything: bool, market: int | str, **kwarg
             f"request an unstake of {format_amount(frozen, decimals)} {symbol} "
             f"({f['shares_requested']:,} shares) from market {index}"
         )
-        return await ctx.send(plan, m.market, headline, details)
+        return await ctx.send(plan, m.market, headline, details, before=snap)
 
     return run_tx(opts, body)
 
@@ -250,7 +250,7 @@ async def cancel_cmd(ctx: TxContext, index: int, snap: Snapshot, m: MarketSnapsh
         f"({f['shares_forfeited']:,} shares)"
     )
     headline = f"cancel the unstake request on market {index} ({symbol})"
-    return await ctx.send(plan, m.market, headline, [("forfeits", forfeits)])
+    return await ctx.send(plan, m.market, headline, [("forfeits", forfeits)], before=snap)
 
 
 @_market_command("withdraw", "Withdraw a matured unstake request to the wallet.")
@@ -274,7 +274,7 @@ async def withdraw_cmd(ctx: TxContext, index: int, snap: Snapshot, m: MarketSnap
     plan = session.planner.withdraw(snap, who, index)
     details = [("paid out", f"{format_amount(plan.figures['amount'], decimals)} {symbol}")]
     headline = f"withdraw the matured request on market {index} ({symbol})"
-    return await ctx.send(plan, m.market, headline, details)
+    return await ctx.send(plan, m.market, headline, details, before=snap)
 
 
 # -- settle ------------------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) 
                         raise explain_blockers(
                             blockers, session.planner.errors, snap.now_ts, "settle"
                         )
-                    plans.append((session.planner.settle(snap, payer, m.market_index), m))
+                    plans.append((session.planner.settle(snap, payer, m.market_index), m, snap))
                 except ProgramError as exc:
                     if not everything:
                         raise
@@ -329,14 +329,14 @@ def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) 
         code = 0
         for start in range(0, len(plans), SETTLES_PER_TRANSACTION):
             batch = plans[start : start + SETTLES_PER_TRANSACTION]
-            plan = _batched(batch)
+            plan = _batched([(p, m) for p, m, _snap in batch])
             details = [
                 (
                     f"market {m.market_index} ({m.market.symbol})",
                     f"moves {format_amount(p.figures['amount'], m.market.decimals)} "
                     f"{m.market.symbol} into the fund",
                 )
-                for p, m in batch
+                for p, m, _snap in batch
             ]
             code |= await ctx.send(
                 plan,
@@ -345,10 +345,12 @@ def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) 
                 details,
                 extra={
                     "markets": [
-                        {"market": m.market_index, "amount": p.figures["amount"]} for p, m in batch
+                        {"market": m.market_index, "amount": p.figures["amount"]}
+                        for p, m, _snap in batch
                     ],
                     "skipped": skipped,
                 },
+                parts=[(p, snap) for p, _m, snap in batch],
             )
         return code
 
