@@ -9,7 +9,8 @@ and secrets may come from the environment instead of the file:
 - `DRIFT_IF_RPC_URL`  the RPC URL (providers put API keys in it);
 - `DRIFT_IF_WS_URL`   the PubSub URL;
 - `DRIFT_IF_FEE_PAYER` the fee payer's keypair file;
-- `DRIFT_IF_STATE_DIR` the journal's folder.
+- `DRIFT_IF_STATE_DIR` the journal's folder;
+- `DRIFT_IF_PROFILE`  the program profile's base (`[profile] base`), as the CLI's `--profile`.
 
 A command-line flag beats the environment, which beats the file, which beats the
 Solana CLI config. The PubSub URL follows the RPC URL: when the RPC URL comes from
@@ -50,6 +51,7 @@ ENV_RPC_URL = "DRIFT_IF_RPC_URL"
 ENV_WS_URL = "DRIFT_IF_WS_URL"
 ENV_FEE_PAYER = "DRIFT_IF_FEE_PAYER"
 ENV_STATE_DIR = "DRIFT_IF_STATE_DIR"
+ENV_PROFILE = "DRIFT_IF_PROFILE"
 
 MarketIndex = Annotated[int, Field(ge=0, le=0xFFFF)]
 
@@ -355,9 +357,12 @@ def load_settings(
         raise ConfigError(
             f"keeper config {path}: keeper.max_utilization_percent: at most 4 decimals"
         )
+    profile_table = dict(doc.profile) if doc.profile is not None else None
+    if env.get(ENV_PROFILE):
+        profile_table = {**(profile_table or {}), "base": env[ENV_PROFILE]}
     profile = (
-        profile_from_mapping(doc.profile, base_dir=base)
-        if doc.profile is not None
+        profile_from_mapping(profile_table, base_dir=base)
+        if profile_table is not None
         else DRIFT_MAINNET
     )
     fees = doc.fees

@@ -619,10 +619,13 @@ def table(profile: ProgramProfile) -> dict[str, tuple[ErrorSite, ...]]:
 
 
 def source_site(profile: ProgramProfile, entry: ErrorSite) -> str | None:
-    """`programs/drift/src/<file>:<line>` of the entry in the profile's build."""
-    if entry.where is None:
+    """`programs/drift/src/<file>:<line>` of the entry in the profile's build; None
+    where the build's line numbers are not known (Velocity's source was read without
+    them: its logs then carry the error and its message, not a `thrown at` site)."""
+    lines = _LINES.get(profile.source_tag)
+    if entry.where is None or lines is None:
         return None
-    return f"programs/drift/src/{_LINES[profile.source_tag][entry.where]}"
+    return f"programs/drift/src/{lines[entry.where]}"
 
 
 def find(

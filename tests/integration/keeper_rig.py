@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from localnet_support import SUITE_PROFILE
 
 from keeper.app.cli import main as cli
-from keeper.core.profile import DRIFT_MAINNET
 from keeper.testing.faultproxy import ProxyThread
 from localnet.embedded import EmbeddedLocalnet
 from localnet.genesis import GenesisSpec
@@ -91,7 +91,7 @@ class KeeperRig:
         the genesis keeper as fee payer) instead of the single-wallet config for alice."""
         self.workdir = workdir
         self.net = EmbeddedLocalnet(
-            DRIFT_MAINNET, workdir / "keys", start_ts=START_TS, manual_slots=manual_slots, spec=spec
+            SUITE_PROFILE, workdir / "keys", start_ts=START_TS, manual_slots=manual_slots, spec=spec
         )
         self.wallets = wallets
         self.markets = markets
@@ -102,7 +102,7 @@ class KeeperRig:
         self.logs: list[Path] = []
         #: with ticking slots, "confirmed" (1 slot) instead of the CLI's default wait
         self.cli_flags = () if manual_slots else ("--commitment", "confirmed")
-        self.pdas = DRIFT_MAINNET.addresses
+        self.pdas = SUITE_PROFILE.addresses
         self._before: set[str] = set()
         #: getTransaction answers are final once landed: read each once
         self._seen: dict[str, Landed] = {}

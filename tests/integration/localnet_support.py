@@ -30,7 +30,14 @@ from spl.token.instructions import (
     mint_to,
 )
 
-from keeper.core.profile import DRIFT_V2_84, PROFILES, Capability, ProgramProfile, get_profile
+from keeper.core.profile import (
+    DRIFT_V2_84,
+    PROFILES,
+    Capability,
+    ProgramProfile,
+    SettleCapBase,
+    get_profile,
+)
 from localnet.embedded import EmbeddedLocalnet
 from localnet.genesis import GenesisSpec, MarketSpec, StakerSpec
 
@@ -146,6 +153,31 @@ async def token_account(
 #: The profile of the binary DRIFT_PROGRAM_SO names (the golden traces' build unless
 #: DRIFT_PROGRAM_PROFILE says otherwise): what the real program can and cannot do.
 PROGRAM_PROFILE_ENV = "DRIFT_PROGRAM_PROFILE"
+
+
+#: Run the CLI and keeper suites under another profile's rules and model (CI runs them
+#: under `velocity` too); with DRIFT_PROGRAM_SO, DRIFT_PROGRAM_PROFILE names the default.
+SUITE_PROFILE_ENV = "DRIFT_IF_SUITE_PROFILE"
+
+
+def suite_profile() -> ProgramProfile:
+    """The profile the CLI and keeper suites run under (default drift-mainnet)."""
+    name = os.environ.get(SUITE_PROFILE_ENV) or (
+        os.environ.get(PROGRAM_PROFILE_ENV) if os.environ.get("DRIFT_PROGRAM_SO") else None
+    )
+    return get_profile(name or "drift-mainnet")
+
+
+SUITE_PROFILE = suite_profile()
+if SUITE_PROFILE.name != "drift-mainnet":
+    # the CLI (`--profile`) and the keeper's config read it, in-process and in subprocesses
+    os.environ.setdefault("DRIFT_IF_PROFILE", SUITE_PROFILE.name)
+
+
+def first_settle_seeds_cap(profile: ProgramProfile) -> bool:
+    """Whether the first settle after stakers appear books nothing and only records the
+    NAV its APR cap is based on (Velocity's `min(NAV, last settle NAV)` with a 0 start)."""
+    return profile.settle_cap_base is SettleCapBase.MIN_NAV_AND_LAST_SETTLE
 
 
 def binary_profile() -> ProgramProfile | None:

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from localnet_support import SUITE_PROFILE
 from solders.keypair import Keypair
 
 from keeper.app.cli import main
-from keeper.core.profile import DRIFT_MAINNET
 from localnet.embedded import EmbeddedLocalnet
 
 START_TS = 1_767_225_600
@@ -123,7 +123,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)
-    with EmbeddedLocalnet(DRIFT_MAINNET, tmp / "keys", start_ts=START_TS) as net:
+    with EmbeddedLocalnet(SUITE_PROFILE, tmp / "keys", start_ts=START_TS) as net:
         assert main(["stake", "100", "-u", net.url, "-k", str(net.keys["alice"]), "-y"]) == 0
         keeper_cfg = put(
             "keeper-live.toml",

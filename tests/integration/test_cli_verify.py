@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localnet_support import SUITE_PROFILE
 from solders.pubkey import Pubkey
 
 from keeper.app.cli import main
 from keeper.app.solana_config import load_keypair
-from keeper.core.profile import DRIFT_MAINNET
 from keeper.core.snapshot import Snapshot
 from keeper.program.planner import Planner
 from localnet.embedded import EmbeddedLocalnet
@@ -27,7 +27,7 @@ START_TS = 1_767_225_600
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[EmbeddedLocalnet]:
-    with EmbeddedLocalnet(DRIFT_MAINNET, tmp_path / "keys", start_ts=START_TS) as n:
+    with EmbeddedLocalnet(SUITE_PROFILE, tmp_path / "keys", start_ts=START_TS) as n:
         yield n
 
 
@@ -94,7 +94,7 @@ def test_a_stake_made_in_genesis_is_one_the_program_accepts(
         stakers=(StakerSpec("w0", stakes=((0, 5_000_000),)),),
         created_ts=START_TS,
     )
-    with EmbeddedLocalnet(DRIFT_MAINNET, tmp_path / "keys", start_ts=START_TS, spec=spec) as net:
+    with EmbeddedLocalnet(SUITE_PROFILE, tmp_path / "keys", start_ts=START_TS, spec=spec) as net:
         on = ("-u", net.url, "-k", str(net.keys["w0"]), "-y", "--json")
         assert main(["unstake", "--all", *on]) == 0
         doc = json.loads(capsys.readouterr().out)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from localnet_support import SUITE_PROFILE
 
 from keeper.app.cli import main
 from keeper.app.daemon import InsuranceFundKeeper, load_keeper_config
 from keeper.app.metrics import serve_metrics
 from keeper.core.errors import ConfigError
-from keeper.core.profile import DRIFT_MAINNET
 from localnet.embedded import EmbeddedLocalnet
 
 START_TS = 1_767_225_600
@@ -25,7 +25,7 @@ START_TS = 1_767_225_600
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[EmbeddedLocalnet]:
-    with EmbeddedLocalnet(DRIFT_MAINNET, tmp_path / "keys", start_ts=START_TS) as n:
+    with EmbeddedLocalnet(SUITE_PROFILE, tmp_path / "keys", start_ts=START_TS) as n:
         yield n
 
 

@@ -140,7 +140,13 @@ json_option = click.option(
 
 profile_options = _stack(
     json_option,
-    click.option("--profile", metavar="NAME", help="Program profile (see `drift-if profiles`)."),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        envvar="DRIFT_IF_PROFILE",
+        show_envvar=True,
+        help="Program profile (see `drift-if profiles`).",
+    ),
     click.option(
         "--profile-file",
         metavar="PATH",
