@@ -1,6 +1,6 @@
 """Velocity's instructions: the metas of each builder are the account table of the
 program's struct (velocity-v1 if_staker.rs 068fe867, keeper/insurance_fund.rs 12535d39;
-/work/notes/velocity-structs.md §5), written out here by hand, not read from our IDL.
+the account tables read from those files), written out here by hand, not read from our IDL.
 
 Also: the velocity_signer PDA plays Drift's `driftSigner` role, the State/signer PDAs
 use Velocity's seeds, the Anchor checks walk Velocity's struct order, and an IDL of

@@ -1,7 +1,7 @@
 """Velocity accounts decode to the keeper's views and re-encode byte for byte.
 
 The account bytes are built here with `struct` at the offsets of the Velocity structs
-(/work/notes/velocity-structs.md; keeper/data/idl/README.md), independently of the IDL
+(read from the sources keeper/data/idl/README.md names), independently of the IDL
 layout the codec uses, so a wrong IDL offset fails these tests.
 """
 

@@ -95,3 +95,43 @@ def test_velocity_stake_settle_cooldown_withdraw(
     assert doc["figures"] == {"amount": frozen}
     code, doc, _ = cli(net, capsys, "status")
     assert doc["stakes"][0]["requestShares"] == 0
+
+
+def test_velocity_stake_says_what_whole_shares_leave_in_the_wallet(
+    net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At a share price of about 2.5 tokens, `stake` takes only the price of the whole
+    shares it mints and says so before signing; the rest stays in the wallet."""
+    code, status, err = cli(net, capsys, "status", who="bob")
+    assert code == 0, err
+    total = int(status["markets"][0]["totalShares"])
+    nav = total * 5 // 2 + 1  # the fund gained: 2.5 tokens a share (and a unit)
+    vault = VELOCITY.addresses.insurance_fund_vault(0)
+    net.cheat("localnet_setTokenAccountBalance", [str(vault), nav])
+    def priced(amount: int) -> tuple[int, int]:  # n = floor(a·T/NAV), cost = ceil(n·NAV/T)
+        shares = amount * total // nav
+        return shares, -(-shares * nav // total)
+
+    # the first amount above 10 tokens that buys its shares for less than itself
+    amount = next(a for a in range(10_000_000, 10_000_010) if priced(a)[1] < a)
+    shares, cost = priced(amount)
+    typed = f"{amount // 10**6}.{amount % 10**6:06d}"
+    code, _, text = run_text(net, capsys, "stake", typed, "--dry-run", who="bob")
+    assert code == 0, text
+    assert "stays in the wallet" in text and f"{shares:,} shares" in text
+    code, doc, err = cli(net, capsys, "stake", typed, who="bob")
+    assert code == 0 and doc["matchesPrediction"] is True, err
+    assert doc["figures"] == {
+        "amount": amount,
+        "sharesMinted": shares,
+        "costAmount": cost,
+        "remainderAmount": amount - cost,
+    }
+
+
+def run_text(
+    net: EmbeddedLocalnet, capsys: pytest.CaptureFixture[str], *argv: str, who: str
+) -> tuple[int, None, str]:
+    code = main([*argv, "-u", net.url, "-k", str(net.keys[who]), "--profile", "velocity"])
+    out = capsys.readouterr()
+    return code, None, out.out + out.err

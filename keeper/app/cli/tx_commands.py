@@ -123,9 +123,20 @@ def _amount_command(name: str, help_text: str, verb: str) -> Callable[[MakePlan]
                 wallet = _wallet_amount(session, snap, m)
                 plan = await make(session, snap, index, base)
                 details = figure_lines(plan.figures, decimals, symbol)
+                # what leaves the wallet: an add of whole shares only takes their price
+                spent = plan.figures.get("cost_amount", base)
+                if spent != base:
+                    details.append(
+                        (
+                            "whole shares",
+                            f"the program takes {format_amount(spent, decimals)} {symbol} for "
+                            f"{plan.figures['shares_minted']:,} shares; the other "
+                            f"{format_amount(base - spent, decimals)} {symbol} stays in the wallet",
+                        )
+                    )
                 if wallet is not None:
                     details.append(
-                        ("wallet after", f"{format_amount(wallet - base, decimals)} {symbol}")
+                        ("wallet after", f"{format_amount(wallet - spent, decimals)} {symbol}")
                     )
                 headline = (
                     f"{verb} {format_amount(base, decimals)} {symbol} (market {index}, {symbol})"
@@ -181,7 +192,8 @@ def unstake_cmd(amount: str | None, everything: bool, market: int | str, **kwarg
         if amount is not None:
             wanted = parse_token_amount(amount, decimals, symbol)
             if stake is not None:
-                value = ifmath.stake_value(stake, m.market, m.if_vault_amount)
+                nav = rules.fund_nav(m.market, m.if_vault_amount, session.profile)
+                value = ifmath.stake_value(stake, m.market, nav)
                 if wanted > value:
                     raise Refused(
                         f"{format_amount(wanted, decimals)} {symbol} is more than the stake is "
@@ -308,7 +320,9 @@ def settle_cmd(markets: tuple[int | str, ...], everything: bool, **kwargs: Any) 
         for start in range(0, len(indexes), 30):
             snap = await session.snapshot(indexes[start : start + 30], ())
             for m in snap.markets:
-                blockers = rules.settle_blockers(snap.state, m.market, snap.now_ts, m.market_index)
+                blockers = rules.settle_blockers(
+                    snap.state, m.market, snap.now_ts, m.market_index, profile=session.profile
+                )
                 try:
                     if blockers:
                         raise explain_blockers(
