@@ -58,7 +58,14 @@ from keeper.core import (
     predict_initialize_user_stats,
     snake_case,
 )
-from keeper.program import PRIMITIVE_SIZES, AccountCodec, DriftIdl, EventCodec, load_idl
+from keeper.program import (
+    KEEPER_INSTRUCTIONS,
+    PRIMITIVE_SIZES,
+    AccountCodec,
+    DriftIdl,
+    EventCodec,
+    load_idl,
+)
 from localnet.model import (
     AccountWrite,
     InstructionContext,
@@ -72,17 +79,7 @@ from localnet.model import (
     token_transfer_checked,
 )
 
-SUPPORTED = (
-    "initializeUserStats",
-    "initializeInsuranceFundStake",
-    "addInsuranceFundStake",
-    "requestRemoveInsuranceFundStake",
-    "cancelRequestRemoveInsuranceFundStake",
-    "removeInsuranceFundStake",
-    "settleRevenueToInsuranceFund",
-    "depositIntoSpotMarketRevenuePool",
-    "updateUserQuoteAssetInsuranceStake",
-)
+SUPPORTED = KEEPER_INSTRUCTIONS
 
 _INNER: dict[int, str] = {
     DriftError.UnableToLoadAccountLoader: 'e AnchorError(AnchorError { error_name: "AccountNotMutable", error_code_number: AnchorError.AccountNotMutable, '

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from keeper.program.codec import AccountCodec
 from keeper.program.events import EventCodec
-from keeper.program.idl import DriftIdl, load_idl
+from keeper.program.idl import KEEPER_INSTRUCTIONS, DriftIdl, load_idl
 from keeper.program.layout import PRIMITIVE_SIZES
 
 __all__ = [
+    "KEEPER_INSTRUCTIONS",
     "PRIMITIVE_SIZES",
     "AccountCodec",
     "DriftIdl",

@@ -172,22 +172,28 @@ class DriftInstructions:
         return self.build(
             "addInsuranceFundStake",
             {"marketIndex": market.market_index, "amount": amount},
-            {
-                "state": self._state,
-                "spotMarket": market.spot_market,
-                "insuranceFundStake": self.addresses.insurance_fund_stake(
-                    authority, market.market_index
-                ),
-                "userStats": self.addresses.user_stats(authority),
-                "authority": authority,
-                "spotMarketVault": market.spot_market_vault,
-                "insuranceFundVault": market.insurance_fund_vault,
-                "driftSigner": self._signer,
-                "userTokenAccount": user_token_account,
-                "tokenProgram": market.token_program,
-            },
+            {**self._stake_accounts(market, authority), "userTokenAccount": user_token_account},
             market.token_remaining(),
         )
+
+    def _stake_accounts(self, market: MarketKeys, authority: Pubkey) -> dict[str, Pubkey]:
+        """Every account a staker's instruction may take, by role; `_listed` keeps the
+        ones the instruction's IDL lists (Velocity's request, cancel and remove settle
+        due revenue first, so they also take state, the spot vault, the signer PDA and
+        the token program)."""
+        return {
+            "state": self._state,
+            "spotMarket": market.spot_market,
+            "insuranceFundStake": self.addresses.insurance_fund_stake(
+                authority, market.market_index
+            ),
+            "userStats": self.addresses.user_stats(authority),
+            "authority": authority,
+            "spotMarketVault": market.spot_market_vault,
+            "insuranceFundVault": market.insurance_fund_vault,
+            "driftSigner": self._signer,
+            "tokenProgram": market.token_program,
+        }
 
     def _listed(self, name: str, accounts: dict[str, Pubkey]) -> dict[str, Pubkey]:
         """The accounts of `accounts` the instruction's IDL lists (builds differ)."""
@@ -200,22 +206,7 @@ class DriftInstructions:
         """Request and cancel. Drift: market, stake, stats, authority, IF vault. Velocity
         settles due revenue first: also state, the spot market vault, the signer PDA, the
         token program, and the market's token remaining accounts."""
-        accounts = self._listed(
-            name,
-            {
-                "state": self._state,
-                "spotMarket": market.spot_market,
-                "insuranceFundStake": self.addresses.insurance_fund_stake(
-                    authority, market.market_index
-                ),
-                "userStats": self.addresses.user_stats(authority),
-                "authority": authority,
-                "spotMarketVault": market.spot_market_vault,
-                "insuranceFundVault": market.insurance_fund_vault,
-                "driftSigner": self._signer,
-                "tokenProgram": market.token_program,
-            },
-        )
+        accounts = self._listed(name, self._stake_accounts(market, authority))
         moves_tokens = "tokenProgram" in accounts
         return self.build(name, args, accounts, market.token_remaining() if moves_tokens else ())
 
@@ -244,19 +235,8 @@ class DriftInstructions:
         self, market: MarketKeys, authority: Pubkey, user_token_account: Pubkey
     ) -> Instruction:
         accounts = {
-            "state": self._state,
-            "spotMarket": market.spot_market,
-            "insuranceFundStake": self.addresses.insurance_fund_stake(
-                authority, market.market_index
-            ),
-            "userStats": self.addresses.user_stats(authority),
-            "authority": authority,
-            # Velocity only (it settles due revenue first): index 5
-            "spotMarketVault": market.spot_market_vault,
-            "insuranceFundVault": market.insurance_fund_vault,
-            "driftSigner": self._signer,
+            **self._stake_accounts(market, authority),
             "userTokenAccount": user_token_account,
-            "tokenProgram": market.token_program,
         }
         return self.build(
             "removeInsuranceFundStake",
