@@ -159,10 +159,20 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
     )
     token_program = Field("tokenProgram", Kind.TOKEN_PROGRAM)
     stake_fields = _market_fields(mut_market=mut_market)
+    add: tuple[Field, ...] = (
+        state,
+        *stake_fields,
+        spot_vault,
+        if_vault,
+        drift_signer,
+        user_token,
+        token_program,
+    )
+    remove: tuple[Field, ...]
     if profile.unstake_structs_settle_first:
         # request/cancel/remove settle due revenue first: they move tokens from the spot
         # vault to the IF vault, signed by the PDA (cancel has its own struct in Velocity,
-        # with the same fields as request)
+        # with the same fields as request); remove then takes exactly add's accounts
         request_like: tuple[Field, ...] = (
             state,
             *stake_fields,
@@ -171,15 +181,7 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
             drift_signer,
             token_program,
         )
-        remove: tuple[Field, ...] = (
-            state,
-            *stake_fields,
-            spot_vault,
-            if_vault,
-            drift_signer,
-            user_token,
-            token_program,
-        )
+        remove = add
     else:
         request_like = (*stake_fields, if_vault)
         remove = (state, *stake_fields, if_vault, drift_signer, user_token, token_program)
@@ -270,15 +272,7 @@ def structs(profile: ProgramProfile) -> dict[str, tuple[Field, ...]]:
             Field("rent", Kind.UNCHECKED),
             Field("systemProgram", Kind.SYSTEM_PROGRAM),
         ),
-        "addInsuranceFundStake": (
-            state,
-            *stake_fields,
-            spot_vault,
-            if_vault,
-            drift_signer,
-            user_token,
-            token_program,
-        ),
+        "addInsuranceFundStake": add,
         "requestRemoveInsuranceFundStake": request_like,
         "cancelRequestRemoveInsuranceFundStake": request_like,
         "removeInsuranceFundStake": remove,
