@@ -109,6 +109,20 @@ async def test_failed_simulation_sends_nothing(idl: DriftIdl) -> None:
     assert node.sent == []
 
 
+async def test_a_simulation_says_when_the_blockhash_is_gone(idl: DriftIdl) -> None:
+    """The daemon rebuilds a transaction on a fresh blockhash on the node's own error
+    variant, not on the text of the explanation."""
+    gone = FakeTxTransport(simulation=SimulationAnswer("BlockhashNotFound", (), None))
+    tx, _ = await _send(gone, idl)
+    sim = await _sender(gone, idl).simulate(tx)
+    assert not sim.ok and sim.blockhash_not_found and sim.error is not None
+    failed = FakeTxTransport(
+        simulation=SimulationAnswer({"InstructionError": [0, {"Custom": 6177}]}, (), 1)
+    )
+    tx, _ = await _send(failed, idl)
+    assert not (await _sender(failed, idl).simulate(tx)).blockhash_not_found
+
+
 async def test_resending_a_landed_transaction_is_not_an_error(idl: DriftIdl) -> None:
     node = FakeTxTransport(polls_to_confirm=2)
     tx, last_valid = await _send(node, idl)

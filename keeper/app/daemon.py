@@ -785,7 +785,7 @@ class InsuranceFundKeeper:
             self._hedged(lambda: sender.simulate(probe)),
             self._price(writable),
         )
-        if sim.error is not None and cached is not None and "BlockhashNotFound" in str(sim.error):
+        if cached is not None and sim.blockhash_not_found:
             # the blockhash fetched ahead is gone (the node moved on faster): a fresh one
             blockhash, last_valid = await self._fetch_blockhash(slot)
             probe = build_transaction(

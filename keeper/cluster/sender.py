@@ -25,7 +25,7 @@ from solders.transaction import VersionedTransaction
 
 from keeper.cluster.hedge import hedged
 from keeper.cluster.redact import redact_text
-from keeper.cluster.transport import SignatureStatus, TxTransport
+from keeper.cluster.transport import SignatureStatus, TxErrorJson, TxTransport
 from keeper.core.errors import (
     ErrorTable,
     KeeperError,
@@ -170,6 +170,13 @@ class Simulation:
     logs: tuple[str, ...]
     units_consumed: int | None
     error: KeeperError | None
+    #: the node's error as it answered it (None: none)
+    raw_error: TxErrorJson | None = None
+
+    @property
+    def blockhash_not_found(self) -> bool:
+        """The node no longer knows the transaction's blockhash: rebuild it on a fresh one."""
+        return self.raw_error == "BlockhashNotFound"
 
 
 @dataclass(frozen=True)
@@ -266,6 +273,7 @@ class TxSender:
             answer.logs,
             answer.units_consumed,
             explain_failure(answer.err, answer.logs, self.program_id, self.errors),
+            answer.err,
         )
 
     async def send(
